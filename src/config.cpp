@@ -1,1 +1,158 @@
-// placeholder
+#include "adarts/config.h"
+
+#include <boost/json.hpp>
+
+#include <cmath>
+#include <set>
+#include <type_traits>
+
+#include "adarts/error.h"
+
+namespace adarts {
+namespace {
+
+namespace json = boost::json;
+
+// Calls visit(key, member) for every field, in the order of the JSON output.
+// The one list of keys: parsing and writing both go through it.
+template <class Config, class Visitor>
+void for_each_field(Config& c, Visitor&& visit) {
+  visit("dataset", c.dataset);
+  visit("data_dir", c.data_dir);
+  visit("train_subset", c.train_subset);
+  visit("crop_padding", c.crop_padding);
+  visit("horizontal_flip", c.horizontal_flip);
+  visit("channels", c.channels);
+  visit("layers", c.layers);
+  visit("steps", c.steps);
+  visit("epochs", c.epochs);
+  visit("batch_size", c.batch_size);
+  visit("weight_lr", c.weight_lr);
+  visit("weight_lr_min", c.weight_lr_min);
+  visit("weight_momentum", c.weight_momentum);
+  visit("weight_decay", c.weight_decay);
+  visit("grad_clip", c.grad_clip);
+  visit("arch_lr", c.arch_lr);
+  visit("arch_beta1", c.arch_beta1);
+  visit("arch_beta2", c.arch_beta2);
+  visit("arch_weight_decay", c.arch_weight_decay);
+  visit("estimator", c.estimator);
+  visit("eta", c.eta);
+  visit("hvp", c.hvp);
+  visit("seed", c.seed);
+  visit("device", c.device);
+  visit("threads", c.threads);
+  visit("out_dir", c.out_dir);
+  visit("log_every", c.log_every);
+}
+
+void read_value(const json::value& v, const std::string& key, std::string& out) {
+  if (!v.is_string()) throw parse_error("config key '" + key + "' must be a string");
+  out = std::string(v.as_string());
+}
+
+void read_value(const json::value& v, const std::string& key, bool& out) {
+  if (!v.is_bool()) throw parse_error("config key '" + key + "' must be true or false");
+  out = v.as_bool();
+}
+
+void read_value(const json::value& v, const std::string& key, double& out) {
+  if (!v.is_number()) throw parse_error("config key '" + key + "' must be a number");
+  out = v.to_number<double>();
+}
+
+template <class Int, std::enable_if_t<std::is_integral_v<Int> && !std::is_same_v<Int, bool>, int> = 0>
+void read_value(const json::value& v, const std::string& key, Int& out) {
+  try {
+    out = v.to_number<Int>();  // rejects fractions and out-of-range values
+  } catch (const std::exception&) {
+    throw parse_error("config key '" + key + "' must be an integer in range");
+  }
+}
+
+}  // namespace
+
+EstimatorOptions SearchConfig::estimator_options() const {
+  EstimatorOptions o;
+  o.name = estimator;
+  o.eta = eta;
+  o.hvp = parse_hvp_mode(hvp);
+  return o;
+}
+
+SearchConfig paper_search_config() { return SearchConfig{}; }
+
+SearchConfig quick_search_config() {
+  SearchConfig c;
+  c.train_subset = 2000;
+  c.channels = 8;
+  c.layers = 5;
+  c.epochs = 3;
+  c.batch_size = 32;
+  c.crop_padding = 2;
+  return c;
+}
+
+void validate(const SearchConfig& c) {
+  auto require = [](bool ok, const std::string& message) {
+    if (!ok) throw invalid_argument(message);
+  };
+  const std::set<std::string> datasets = {"fashion-mnist", "mnist", "cifar10", "synthetic"};
+  require(datasets.count(c.dataset) == 1,
+          "dataset must be fashion-mnist, mnist, cifar10 or synthetic, got '" + c.dataset + "'");
+  require(c.train_subset >= 0, "train_subset must be >= 0");
+  require(c.train_subset == 0 || c.train_subset >= 2 * c.batch_size,
+          "train_subset must hold at least two batches (2 * batch_size)");
+  require(c.crop_padding >= 0, "crop_padding must be >= 0");
+  require(c.channels >= 2 && c.channels % 2 == 0, "channels must be even and >= 2");
+  require(c.layers >= 1, "layers must be >= 1");
+  require(c.steps >= 1, "steps must be >= 1");
+  require(c.epochs >= 1, "epochs must be >= 1");
+  require(c.batch_size >= 1, "batch_size must be >= 1");
+  auto positive = [&](double v, const char* name) { require(std::isfinite(v) && v > 0, std::string(name) + " must be > 0"); };
+  auto non_negative = [&](double v, const char* name) { require(std::isfinite(v) && v >= 0, std::string(name) + " must be >= 0"); };
+  positive(c.weight_lr, "weight_lr");
+  non_negative(c.weight_lr_min, "weight_lr_min");
+  require(c.weight_lr_min <= c.weight_lr, "weight_lr_min must be <= weight_lr");
+  require(c.weight_momentum >= 0 && c.weight_momentum < 1, "weight_momentum must be in [0, 1)");
+  non_negative(c.weight_decay, "weight_decay");
+  positive(c.grad_clip, "grad_clip");
+  positive(c.arch_lr, "arch_lr");
+  require(c.arch_beta1 >= 0 && c.arch_beta1 < 1, "arch_beta1 must be in [0, 1)");
+  require(c.arch_beta2 >= 0 && c.arch_beta2 < 1, "arch_beta2 must be in [0, 1)");
+  non_negative(c.arch_weight_decay, "arch_weight_decay");
+  non_negative(c.eta, "eta");
+  require(c.threads >= 0, "threads must be >= 0 (0 = every core)");
+  require(c.log_every >= 1, "log_every must be >= 1");
+  require(!c.out_dir.empty(), "out_dir must not be empty");
+  make_estimator(c.estimator_options());  // checks the estimator and hvp names
+}
+
+std::string to_json(const SearchConfig& config) {
+  json::object o;
+  for_each_field(config, [&](const char* key, const auto& value) { o[key] = json::value_from(value); });
+  return json::serialize(o);
+}
+
+SearchConfig search_config_from_json(const std::string& text, const SearchConfig& base) {
+  json::value doc;
+  try {
+    doc = json::parse(text);
+  } catch (const std::exception& e) {
+    throw parse_error(std::string("config is not valid JSON: ") + e.what());
+  }
+  if (!doc.is_object()) throw parse_error("config must be a JSON object");
+  SearchConfig config = base;
+  std::set<std::string> known;
+  for_each_field(config, [&](const char* key, auto& member) {
+    known.insert(key);
+    if (const json::value* v = doc.as_object().if_contains(key)) read_value(*v, key, member);
+  });
+  for (const auto& entry : doc.as_object()) {
+    const std::string key(entry.key());
+    if (known.count(key) == 0) throw parse_error("unknown config key '" + key + "'");
+  }
+  return config;
+}
+
+}  // namespace adarts

@@ -1,1 +1,225 @@
-// placeholder
+#include "adarts/estimator.h"
+
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <cmath>
+
+#include "adarts/error.h"
+
+namespace adarts {
+namespace {
+
+// d(output)/d(inputs); unused inputs get zeros instead of undefined tensors.
+TensorList gradients(const at::Tensor& output, const TensorList& inputs, bool create_graph = false,
+                     bool retain_graph = false) {
+  TensorList g = torch::autograd::grad({output}, inputs, /*grad_outputs=*/{},
+                                       /*retain_graph=*/retain_graph || create_graph, create_graph,
+                                       /*allow_unused=*/true);
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (!g[i].defined()) g[i] = at::zeros_like(inputs[i]);
+  }
+  return g;
+}
+
+TensorList detached_copy(const TensorList& tensors) {
+  TensorList out;
+  out.reserve(tensors.size());
+  for (const auto& t : tensors) out.push_back(t.detach().clone());
+  return out;
+}
+
+// Sets each weight to base + scale * direction, in place and outside autograd.
+void set_weights(TensorList& weights, const TensorList& base, const TensorList& direction, double scale) {
+  at::NoGradGuard no_grad;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    weights[i].copy_(base[i]);
+    if (scale != 0.0) weights[i].add_(direction[i], scale);
+  }
+}
+
+void restore_weights(TensorList& weights, const TensorList& saved) {
+  at::NoGradGuard no_grad;
+  for (size_t i = 0; i < weights.size(); ++i) weights[i].copy_(saved[i]);
+}
+
+// (f(w + r x) - f(w - r x)) / (2 r) with r = fd_scale / ||x||, where f is the
+// gradient of L(batch) with respect to `wrt` (weights or arch parameters).
+// The weights are restored bit for bit afterwards.
+TensorList central_difference(BilevelProblem& problem, const Batch& batch, const TensorList& x,
+                              bool wrt_arch, double fd_scale) {
+  TensorList weights = problem.weights();
+  const TensorList targets = wrt_arch ? problem.arch_parameters() : weights;
+  const double x_norm = norm(x);
+  if (x_norm == 0.0) {
+    TensorList zeros;
+    for (const auto& t : targets) zeros.push_back(at::zeros_like(t));
+    return zeros;
+  }
+  const double r = fd_scale / x_norm;
+  const TensorList saved = detached_copy(weights);
+
+  set_weights(weights, saved, x, r);
+  TensorList plus = gradients(problem.loss(batch), targets);
+  set_weights(weights, saved, x, -r);
+  TensorList minus = gradients(problem.loss(batch), targets);
+  restore_weights(weights, saved);
+
+  for (size_t i = 0; i < plus.size(); ++i) plus[i] = (plus[i] - minus[i]) / (2.0 * r);
+  return plus;
+}
+
+// grad_w L with a graph kept for a second differentiation.
+TensorList weight_gradients_with_graph(BilevelProblem& problem, const Batch& batch) {
+  return gradients(problem.loss(batch), problem.weights(), /*create_graph=*/true);
+}
+
+at::Tensor graph_dot(const TensorList& with_graph, const TensorList& constant) {
+  at::Tensor total = at::zeros({}, with_graph.front().options());
+  for (size_t i = 0; i < with_graph.size(); ++i) {
+    total = total + (with_graph[i] * constant[i].detach()).sum();
+  }
+  return total;
+}
+
+TensorList detach_all(TensorList tensors) {
+  for (auto& t : tensors) t = t.detach();
+  return tensors;
+}
+
+class FirstOrder : public ArchGradientEstimator {
+ public:
+  std::string name() const override { return "first_order"; }
+  TensorList arch_gradient(BilevelProblem& problem, const Batch&, const Batch& val,
+                           const WeightOptimizerState&) override {
+    return gradients(problem.loss(val), problem.arch_parameters());
+  }
+};
+
+class Amended : public ArchGradientEstimator {
+ public:
+  explicit Amended(EstimatorOptions options) : options_(std::move(options)) {}
+  std::string name() const override { return "amended"; }
+
+  TensorList arch_gradient(BilevelProblem& problem, const Batch& train, const Batch& val,
+                           const WeightOptimizerState&) override {
+    LossGradients g = loss_gradients(problem, val);
+    if (options_.eta == 0.0) return g.arch;
+    TensorList correction;
+    if (options_.hvp == HvpMode::exact) {
+      // One graph of grad_w L_tr serves both H u and M (H u).
+      TensorList grad_w = weight_gradients_with_graph(problem, train);
+      TensorList hu = detach_all(gradients(graph_dot(grad_w, g.weights), problem.weights(),
+                                           /*create_graph=*/false, /*retain_graph=*/true));
+      correction = gradients(graph_dot(grad_w, hu), problem.arch_parameters());
+    } else {
+      TensorList hu = hessian_vector_product(problem, train, g.weights, options_.hvp, options_.fd_scale);
+      correction = mixed_vector_product(problem, train, hu, options_.hvp, options_.fd_scale);
+    }
+    for (size_t i = 0; i < g.arch.size(); ++i) g.arch[i] = g.arch[i] - options_.eta * correction[i];
+    return g.arch;
+  }
+
+ private:
+  EstimatorOptions options_;
+};
+
+class SecondOrder : public ArchGradientEstimator {
+ public:
+  explicit SecondOrder(EstimatorOptions options) : options_(std::move(options)) {}
+  std::string name() const override { return "second_order"; }
+
+  TensorList arch_gradient(BilevelProblem& problem, const Batch& train, const Batch& val,
+                           const WeightOptimizerState& opt) override {
+    TensorList weights = problem.weights();
+    const TensorList saved = detached_copy(weights);
+
+    // The virtual SGD step w' = w - xi (momentum buf + grad_w L_tr + wd w).
+    TensorList step = gradients(problem.loss(train), weights);
+    for (size_t i = 0; i < step.size(); ++i) {
+      step[i] = step[i] + opt.weight_decay * saved[i];
+      if (i < opt.momentum_buffers.size() && opt.momentum_buffers[i].defined()) {
+        step[i] = step[i] + opt.momentum * opt.momentum_buffers[i];
+      }
+    }
+    set_weights(weights, saved, step, -opt.lr);
+    LossGradients unrolled = loss_gradients(problem, val);
+    restore_weights(weights, saved);
+
+    // M u' at the original weights, by central differences as in DARTS.
+    TensorList mu = mixed_vector_product(problem, train, unrolled.weights, options_.hvp, options_.fd_scale);
+    for (size_t i = 0; i < mu.size(); ++i) unrolled.arch[i] = unrolled.arch[i] - opt.lr * mu[i];
+    return unrolled.arch;
+  }
+
+ private:
+  EstimatorOptions options_;
+};
+
+}  // namespace
+
+HvpMode parse_hvp_mode(const std::string& name) {
+  if (name == "finite_difference") return HvpMode::finite_difference;
+  if (name == "exact") return HvpMode::exact;
+  throw invalid_argument("unknown hvp mode '" + name + "' (expected finite_difference or exact)");
+}
+
+std::string to_string(HvpMode mode) {
+  return mode == HvpMode::exact ? "exact" : "finite_difference";
+}
+
+std::unique_ptr<ArchGradientEstimator> make_estimator(const EstimatorOptions& options) {
+  if (!(options.eta >= 0.0) || !std::isfinite(options.eta)) {
+    throw invalid_argument("eta must be a finite number >= 0, got " + std::to_string(options.eta));
+  }
+  if (!(options.fd_scale > 0.0)) throw invalid_argument("fd_scale must be > 0");
+  if (options.name == "first_order") return std::make_unique<FirstOrder>();
+  if (options.name == "second_order") return std::make_unique<SecondOrder>(options);
+  if (options.name == "amended") return std::make_unique<Amended>(options);
+  throw invalid_argument("unknown estimator '" + options.name +
+                         "' (expected first_order, second_order or amended)");
+}
+
+LossGradients loss_gradients(BilevelProblem& problem, const Batch& batch) {
+  TensorList arch = problem.arch_parameters();
+  TensorList weights = problem.weights();
+  TensorList inputs = arch;
+  inputs.insert(inputs.end(), weights.begin(), weights.end());
+  at::Tensor loss = problem.loss(batch);
+  TensorList g = gradients(loss, inputs);
+  LossGradients out;
+  out.loss = loss.item<double>();
+  out.arch.assign(g.begin(), g.begin() + static_cast<std::ptrdiff_t>(arch.size()));
+  out.weights.assign(g.begin() + static_cast<std::ptrdiff_t>(arch.size()), g.end());
+  return out;
+}
+
+TensorList hessian_vector_product(BilevelProblem& problem, const Batch& batch, const TensorList& x,
+                                  HvpMode mode, double fd_scale) {
+  if (mode == HvpMode::finite_difference) return central_difference(problem, batch, x, false, fd_scale);
+  TensorList grad_w = weight_gradients_with_graph(problem, batch);
+  return detach_all(gradients(graph_dot(grad_w, x), problem.weights()));
+}
+
+TensorList mixed_vector_product(BilevelProblem& problem, const Batch& batch, const TensorList& x,
+                                HvpMode mode, double fd_scale) {
+  if (mode == HvpMode::finite_difference) return central_difference(problem, batch, x, true, fd_scale);
+  TensorList grad_w = weight_gradients_with_graph(problem, batch);
+  return detach_all(gradients(graph_dot(grad_w, x), problem.arch_parameters()));
+}
+
+double dot(const TensorList& a, const TensorList& b) {
+  double total = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) total += (a[i].to(at::kDouble) * b[i].to(at::kDouble)).sum().item<double>();
+  return total;
+}
+
+double norm(const TensorList& a) { return std::sqrt(dot(a, a)); }
+
+double cosine(const TensorList& a, const TensorList& b) {
+  const double na = norm(a), nb = norm(b);
+  if (na == 0.0 || nb == 0.0) return 0.0;
+  return dot(a, b) / (na * nb);
+}
+
+}  // namespace adarts

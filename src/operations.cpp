@@ -1,1 +1,164 @@
-// placeholder
+#include "adarts/operations.h"
+
+#include <torch/nn/functional.h>
+#include <torch/nn/modules/linear.h>
+
+#include <cmath>
+
+#include "adarts/error.h"
+
+namespace adarts {
+namespace {
+
+namespace F = torch::nn::functional;
+
+torch::nn::Conv2d conv(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride, int64_t padding,
+                       int64_t dilation = 1, int64_t groups = 1) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(c_in, c_out, kernel)
+                               .stride(stride)
+                               .padding(padding)
+                               .dilation(dilation)
+                               .groups(groups)
+                               .bias(false));
+}
+
+torch::nn::BatchNorm2d batch_norm(int64_t channels, bool affine) {
+  return torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels).affine(affine));
+}
+
+// ReLU -> depthwise (strided, dilated) -> pointwise -> BN.
+class DilConv : public Operation {
+ public:
+  DilConv(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride, int64_t padding,
+          int64_t dilation, bool affine) {
+    depthwise_ = register_module("depthwise", conv(c_in, c_in, kernel, stride, padding, dilation, c_in));
+    pointwise_ = register_module("pointwise", conv(c_in, c_out, 1, 1, 0));
+    bn_ = register_module("bn", batch_norm(c_out, affine));
+  }
+  at::Tensor forward(const at::Tensor& x) override {
+    return bn_(pointwise_(depthwise_(at::relu(x))));
+  }
+
+ private:
+  torch::nn::Conv2d depthwise_{nullptr}, pointwise_{nullptr};
+  torch::nn::BatchNorm2d bn_{nullptr};
+};
+
+// Two stacked DilConv blocks with dilation 1; only the first is strided.
+class SepConv : public Operation {
+ public:
+  SepConv(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride, int64_t padding, bool affine) {
+    first_ = register_module("first", std::make_shared<DilConv>(c_in, c_in, kernel, stride, padding, 1, affine));
+    second_ = register_module("second", std::make_shared<DilConv>(c_in, c_out, kernel, 1, padding, 1, affine));
+  }
+  at::Tensor forward(const at::Tensor& x) override { return second_->forward(first_->forward(x)); }
+
+ private:
+  std::shared_ptr<DilConv> first_, second_;
+};
+
+class Identity : public Operation {
+ public:
+  at::Tensor forward(const at::Tensor& x) override { return x; }
+};
+
+// The `none` operation: zeros at the output resolution.
+class Zero : public Operation {
+ public:
+  explicit Zero(int64_t stride) : stride_(stride) {}
+  at::Tensor forward(const at::Tensor& x) override {
+    if (stride_ == 1) return x.mul(0.0);
+    return x.slice(2, 0, c10::nullopt, stride_).slice(3, 0, c10::nullopt, stride_).mul(0.0);
+  }
+
+ private:
+  int64_t stride_;
+};
+
+class Pool : public Operation {
+ public:
+  Pool(bool max, int64_t channels, int64_t stride, bool bn_after) : max_(max), stride_(stride) {
+    if (bn_after) bn_ = register_module("bn", batch_norm(channels, false));
+  }
+  at::Tensor forward(const at::Tensor& x) override {
+    at::Tensor y = max_ ? at::max_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1})
+                        : at::avg_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1},
+                                         /*ceil_mode=*/false, /*count_include_pad=*/false);
+    return bn_ ? bn_(y) : y;
+  }
+
+ private:
+  bool max_;
+  int64_t stride_;
+  torch::nn::BatchNorm2d bn_{nullptr};
+};
+
+}  // namespace
+
+ReLUConvBN::ReLUConvBN(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride, int64_t padding,
+                       bool affine) {
+  conv_ = register_module("conv", conv(c_in, c_out, kernel, stride, padding));
+  bn_ = register_module("bn", batch_norm(c_out, affine));
+}
+
+at::Tensor ReLUConvBN::forward(const at::Tensor& x) { return bn_(conv_(at::relu(x))); }
+
+FactorizedReduce::FactorizedReduce(int64_t c_in, int64_t c_out, bool affine) {
+  if (c_out % 2 != 0) throw invalid_argument("factorized reduce needs an even channel count, got " + std::to_string(c_out));
+  conv1_ = register_module("conv1", conv(c_in, c_out / 2, 1, 2, 0));
+  conv2_ = register_module("conv2", conv(c_in, c_out / 2, 1, 2, 0));
+  bn_ = register_module("bn", batch_norm(c_out, affine));
+}
+
+at::Tensor FactorizedReduce::forward(const at::Tensor& x) {
+  at::Tensor y = at::relu(x);
+  at::Tensor shifted = y.slice(2, 1).slice(3, 1);
+  // For odd sizes the shifted grid is one short; pad it so both halves match.
+  const int64_t pad_h = y.size(2) % 2, pad_w = y.size(3) % 2;
+  if (pad_h || pad_w) shifted = at::constant_pad_nd(shifted, {0, pad_w, 0, pad_h}, 0.0);
+  return bn_(at::cat({conv1_(y), conv2_(shifted)}, 1));
+}
+
+std::shared_ptr<Operation> make_operation(const std::string& name, int64_t channels, int64_t stride,
+                                          bool affine, bool bn_after_pool) {
+  const int64_t c = channels;
+  if (name == "none") return std::make_shared<Zero>(stride);
+  if (name == "max_pool_3x3") return std::make_shared<Pool>(true, c, stride, bn_after_pool);
+  if (name == "avg_pool_3x3") return std::make_shared<Pool>(false, c, stride, bn_after_pool);
+  if (name == "skip_connect") {
+    if (stride == 1) return std::make_shared<Identity>();
+    return std::make_shared<FactorizedReduce>(c, c, affine);
+  }
+  if (name == "sep_conv_3x3") return std::make_shared<SepConv>(c, c, 3, stride, 1, affine);
+  if (name == "sep_conv_5x5") return std::make_shared<SepConv>(c, c, 5, stride, 2, affine);
+  if (name == "dil_conv_3x3") return std::make_shared<DilConv>(c, c, 3, stride, 2, 2, affine);
+  if (name == "dil_conv_5x5") return std::make_shared<DilConv>(c, c, 5, stride, 4, 2, affine);
+  throw invalid_argument("unknown operation '" + name + "'");
+}
+
+void initialize_parameters(torch::nn::Module& module, at::Generator& generator) {
+  at::NoGradGuard no_grad;
+  auto uniform = [&](at::Tensor& t, double fan_in) {
+    const double bound = 1.0 / std::sqrt(fan_in);
+    t.uniform_(-bound, bound, generator);
+  };
+  auto initialize = [&](torch::nn::Module& m) {
+    if (auto* c = m.as<torch::nn::Conv2dImpl>()) {
+      const double fan_in = static_cast<double>(c->weight[0].numel());
+      uniform(c->weight, fan_in);
+      if (c->bias.defined()) uniform(c->bias, fan_in);
+    } else if (auto* l = m.as<torch::nn::LinearImpl>()) {
+      const double fan_in = static_cast<double>(l->weight.size(1));
+      uniform(l->weight, fan_in);
+      if (l->bias.defined()) uniform(l->bias, fan_in);
+    } else if (auto* b = m.as<torch::nn::BatchNorm2dImpl>()) {
+      if (b->weight.defined()) b->weight.fill_(1.0);
+      if (b->bias.defined()) b->bias.fill_(0.0);
+    }
+  };
+  // include_self=false: the caller may be a module's constructor, not yet in a shared_ptr.
+  initialize(module);
+  for (const auto& child : module.modules(/*include_self=*/false)) initialize(*child);
+}
+
+}  // namespace adarts

@@ -1,1 +1,139 @@
-// placeholder
+#include "adarts/supernet.h"
+
+#include <ATen/ops/cross_entropy_loss.h>
+#include <torch/nn/functional/loss.h>
+
+#include "adarts/error.h"
+#include "adarts/op_names.h"
+
+namespace adarts {
+
+int64_t cell_edge_count(int64_t steps) { return steps * (steps + 3) / 2; }
+
+bool is_reduction_layer(int64_t layer, int64_t layers) {
+  return layer == layers / 3 || layer == 2 * layers / 3;
+}
+
+MixedOp::MixedOp(const std::vector<std::string>& ops, int64_t channels, int64_t stride) {
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i] == "none") {
+      ops_.push_back(nullptr);
+      continue;
+    }
+    ops_.push_back(register_module(ops[i], make_operation(ops[i], channels, stride,
+                                                          /*affine=*/false, /*bn_after_pool=*/true)));
+  }
+}
+
+at::Tensor MixedOp::forward(const at::Tensor& x, const at::Tensor& weights) {
+  at::Tensor sum;
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    if (!ops_[i]) continue;  // none: weight * 0 contributes nothing, to the output or any gradient
+    at::Tensor y = ops_[i]->forward(x) * weights[static_cast<int64_t>(i)];
+    sum = sum.defined() ? sum + y : y;
+  }
+  return sum;
+}
+
+SearchCell::SearchCell(const SupernetOptions& options, int64_t c_prev_prev, int64_t c_prev, int64_t c,
+                       bool reduction, bool reduction_prev)
+    : reduction_(reduction), steps_(options.steps), multiplier_(options.multiplier) {
+  if (reduction_prev) {
+    preprocess0_ = register_module("preprocess0", std::make_shared<FactorizedReduce>(c_prev_prev, c, false));
+  } else {
+    preprocess0_ = register_module("preprocess0", std::make_shared<ReLUConvBN>(c_prev_prev, c, 1, 1, 0, false));
+  }
+  preprocess1_ = register_module("preprocess1", std::make_shared<ReLUConvBN>(c_prev, c, 1, 1, 0, false));
+  for (int64_t node = 0; node < steps_; ++node) {
+    for (int64_t input = 0; input < node + 2; ++input) {
+      const int64_t stride = (reduction && input < 2) ? 2 : 1;
+      auto edge = std::make_shared<MixedOp>(options.ops, c, stride);
+      edges_.push_back(register_module("edge" + std::to_string(edges_.size()), edge));
+    }
+  }
+}
+
+at::Tensor SearchCell::forward(const at::Tensor& s0, const at::Tensor& s1, const at::Tensor& weights) {
+  std::vector<at::Tensor> states = {preprocess0_->forward(s0), preprocess1_->forward(s1)};
+  int64_t edge = 0;
+  for (int64_t node = 0; node < steps_; ++node) {
+    at::Tensor sum;
+    for (size_t input = 0; input < states.size(); ++input, ++edge) {
+      at::Tensor y = edges_[edge]->forward(states[input], weights[edge]);
+      sum = sum.defined() ? sum + y : y;
+    }
+    states.push_back(sum);
+  }
+  std::vector<at::Tensor> outputs(states.end() - multiplier_, states.end());
+  return at::cat(outputs, 1);
+}
+
+Supernet::Supernet(SupernetOptions options, at::Generator& generator, at::Device device)
+    : options_(std::move(options)), device_(device) {
+  if (options_.ops.empty()) options_.ops = darts_op_names();
+  for (const auto& op : options_.ops) {
+    if (!is_known_op(op)) throw invalid_argument("unknown operation '" + op + "' in the search space");
+  }
+  if (options_.channels < 1 || options_.layers < 1 || options_.steps < 1 || options_.in_channels < 1 ||
+      options_.num_classes < 2 || options_.multiplier < 1 || options_.multiplier > options_.steps) {
+    throw invalid_argument("supernet needs channels, layers, steps >= 1, num_classes >= 2 and 1 <= multiplier <= steps");
+  }
+  const int64_t c = options_.channels;
+  const int64_t c_stem = options_.stem_multiplier * c;
+  stem_conv_ = register_module("stem_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(options_.in_channels, c_stem, 3)
+                                                                  .padding(1)
+                                                                  .bias(false)));
+  stem_bn_ = register_module("stem_bn", torch::nn::BatchNorm2d(c_stem));
+
+  int64_t c_prev_prev = c_stem, c_prev = c_stem, c_curr = c;
+  bool reduction_prev = false;
+  for (int64_t layer = 0; layer < options_.layers; ++layer) {
+    const bool reduction = is_reduction_layer(layer, options_.layers);
+    if (reduction) c_curr *= 2;
+    auto cell = std::make_shared<SearchCell>(options_, c_prev_prev, c_prev, c_curr, reduction, reduction_prev);
+    cells_.push_back(register_module("cell" + std::to_string(layer), cell));
+    reduction_prev = reduction;
+    c_prev_prev = c_prev;
+    c_prev = options_.multiplier * c_curr;
+  }
+  classifier_ = register_module("classifier", torch::nn::Linear(c_prev, options_.num_classes));
+  initialize_parameters(*this, generator);
+
+  const int64_t edges = cell_edge_count(options_.steps);
+  const int64_t num_ops = static_cast<int64_t>(options_.ops.size());
+  alphas_normal_ = 1e-3 * at::randn({edges, num_ops}, generator, at::kFloat);
+  alphas_reduce_ = 1e-3 * at::randn({edges, num_ops}, generator, at::kFloat);
+
+  to(device_, options_.dtype);
+  alphas_normal_ = alphas_normal_.to(device_, options_.dtype).set_requires_grad(true);
+  alphas_reduce_ = alphas_reduce_.to(device_, options_.dtype).set_requires_grad(true);
+}
+
+at::Tensor Supernet::forward(const at::Tensor& images) {
+  const at::Tensor weights_normal = at::softmax(alphas_normal_, -1);
+  const at::Tensor weights_reduce = at::softmax(alphas_reduce_, -1);
+  at::Tensor s0 = stem_bn_(stem_conv_(images));
+  at::Tensor s1 = s0;
+  for (const auto& cell : cells_) {
+    at::Tensor s2 = cell->forward(s0, s1, cell->reduction() ? weights_reduce : weights_normal);
+    s0 = s1;
+    s1 = s2;
+  }
+  at::Tensor pooled = at::adaptive_avg_pool2d(s1, {1, 1}).flatten(1);
+  return classifier_(pooled);
+}
+
+at::Tensor Supernet::loss(const Batch& batch) {
+  return at::cross_entropy_loss(forward(batch.images), batch.labels);
+}
+
+Genotype Supernet::genotype() const {
+  at::NoGradGuard no_grad;
+  Genotype g;
+  g.space = "darts";
+  g.normal = derive_cell(at::softmax(alphas_normal_, -1), options_.ops, static_cast<int>(options_.steps));
+  g.reduce = derive_cell(at::softmax(alphas_reduce_, -1), options_.ops, static_cast<int>(options_.steps));
+  return g;
+}
+
+}  // namespace adarts

@@ -1,1 +1,172 @@
-// placeholder
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "adarts/config.h"
+#include "adarts/error.h"
+#include "adarts/search.h"
+
+namespace adarts {
+namespace {
+
+std::string temp_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("adarts_test_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
+SearchConfig tiny_config(const std::string& name) {
+  SearchConfig c;
+  c.dataset = "synthetic";
+  c.train_subset = 64;
+  c.channels = 4;
+  c.layers = 2;
+  c.epochs = 2;
+  c.batch_size = 8;
+  c.threads = 1;
+  c.out_dir = temp_dir(name);
+  return c;
+}
+
+Search make_search(const SearchConfig& c) { return Search(c, load_search_dataset(c)); }
+
+TEST(Search, StepsChangeAlphasForEveryEstimator) {
+  for (const char* estimator : {"first_order", "second_order", "amended"}) {
+    SearchConfig c = tiny_config(estimator);
+    c.estimator = estimator;
+    Search search(c, load_search_dataset(c));
+    const at::Tensor before = search.alphas_normal();
+    const StepResult r = search.step();
+    search.step();
+    EXPECT_TRUE(std::isfinite(r.train_loss));
+    EXPECT_FALSE(at::equal(before, search.alphas_normal())) << estimator;
+  }
+}
+
+TEST(Search, SameSeedGivesIdenticalAlphas) {
+  SearchConfig c = tiny_config("seed");
+  auto run = [](const SearchConfig& config) {
+    Search s(config, load_search_dataset(config));
+    for (int i = 0; i < 3; ++i) s.step();
+    return std::make_pair(s.alphas_normal(), s.alphas_reduce());
+  };
+  const auto a = run(c), b = run(c);
+  EXPECT_TRUE(at::equal(a.first, b.first));
+  EXPECT_TRUE(at::equal(a.second, b.second));
+  c.seed = 3;
+  EXPECT_FALSE(at::equal(a.first, run(c).first));
+}
+
+TEST(Search, EpochWritesOneMetricsLineWithAlphasAndGenotype) {
+  SearchConfig c = tiny_config("metrics");
+  Search search(c, load_search_dataset(c));
+  int calls = 0;
+  bool completed = false;
+  const EpochSummary s = search.run_epoch([&](const SearchProgress& p) {
+    ++calls;
+    EXPECT_EQ(p.step, calls);
+    return true;
+  }, &completed);
+  EXPECT_TRUE(completed);
+  EXPECT_EQ(calls, search.steps_per_epoch());
+  EXPECT_EQ(search.epoch(), 1);
+  EXPECT_GE(s.val_accuracy, 0.0);
+  EXPECT_LE(s.val_accuracy, 1.0);
+  search.run_epoch();
+
+  std::ifstream in(c.out_dir + "/metrics.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    const boost::json::object o = boost::json::parse(line).as_object();
+    EXPECT_EQ(o.at("epoch").as_int64(), lines);
+    for (const char* key : {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "weight_lr"}) {
+      EXPECT_TRUE(o.contains(key)) << key;
+    }
+    const auto& normal = o.at("alpha_softmax").at("normal").as_array();
+    ASSERT_EQ(normal.size(), 14u);
+    double row_sum = 0;
+    for (const auto& v : normal[0].as_array()) row_sum += v.as_double();
+    EXPECT_NEAR(row_sum, 1.0, 1e-6);
+    EXPECT_EQ(o.at("genotype").at("normal").as_array().size(), 8u);
+  }
+  EXPECT_EQ(lines, 2);
+  EXPECT_TRUE(std::filesystem::exists(c.out_dir + "/genotype.json"));
+  EXPECT_TRUE(std::filesystem::exists(c.out_dir + "/genotype.txt"));
+}
+
+TEST(Search, CallbackCanStopTheEpoch) {
+  SearchConfig c = tiny_config("stop");
+  Search search(c, load_search_dataset(c));
+  bool completed = true;
+  search.run_epoch([](const SearchProgress& p) { return p.step < 2; }, &completed);
+  EXPECT_FALSE(completed);
+  EXPECT_EQ(search.step_in_epoch(), 2);
+  EXPECT_EQ(search.epoch(), 0);
+  search.run_epoch(nullptr, &completed);  // resumes the open epoch
+  EXPECT_TRUE(completed);
+  EXPECT_EQ(search.epoch(), 1);
+}
+
+TEST(Search, CosineScheduleGoesFromLrToLrMin) {
+  SearchConfig c = tiny_config("lr");
+  c.epochs = 4;
+  Search search(c, load_search_dataset(c));
+  EXPECT_DOUBLE_EQ(search.current_weight_lr(), c.weight_lr);
+  search.run_epoch();
+  search.run_epoch();
+  EXPECT_NEAR(search.current_weight_lr(), 0.5 * (c.weight_lr + c.weight_lr_min), 1e-12);
+}
+
+TEST(Config, JsonRoundTripAndErrors) {
+  SearchConfig c = quick_search_config();
+  c.eta = 0.25;
+  c.estimator = "second_order";
+  const SearchConfig back = search_config_from_json(to_json(c));
+  EXPECT_EQ(to_json(back), to_json(c));
+  EXPECT_THROW(search_config_from_json("{\"etta\": 1}"), Error);
+  EXPECT_THROW(search_config_from_json("{\"eta\": \"big\"}"), Error);
+  EXPECT_THROW(search_config_from_json("{\"epochs\": 1.5}"), Error);
+  EXPECT_THROW(search_config_from_json("{\"epochs\": 1} trailing"), Error);
+  EXPECT_THROW(search_config_from_json("[1]"), Error);
+  try {
+    search_config_from_json("{\"etta\": 1}");
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("etta"), std::string::npos);
+    EXPECT_EQ(e.kind(), ErrorKind::parse_error);
+  }
+}
+
+TEST(Config, ValidationRejectsBadValues) {
+  auto rejects = [](auto mutate) {
+    SearchConfig c = quick_search_config();
+    mutate(c);
+    EXPECT_THROW(validate(c), Error);
+  };
+  rejects([](SearchConfig& c) { c.eta = -1; });
+  rejects([](SearchConfig& c) { c.batch_size = 0; });
+  rejects([](SearchConfig& c) { c.estimator = "zeroth_order"; });
+  rejects([](SearchConfig& c) { c.hvp = "magic"; });
+  rejects([](SearchConfig& c) { c.dataset = "imagenet"; });
+  rejects([](SearchConfig& c) { c.channels = 3; });
+  rejects([](SearchConfig& c) { c.weight_lr_min = 1.0; });
+  EXPECT_NO_THROW(validate(quick_search_config()));
+  EXPECT_NO_THROW(validate(paper_search_config()));
+}
+
+TEST(Search, ClearErrorsForBadDeviceAndTooLittleData) {
+  SearchConfig c = tiny_config("device");
+  c.device = "tpu";
+  EXPECT_THROW(make_search(c), Error);
+  c.device = "cuda:0";
+  if (!at::hasCUDA()) EXPECT_THROW(make_search(c), Error);
+  c = tiny_config("small");
+  Dataset data = load_search_dataset(c);
+  EXPECT_THROW(Search(c, head(data, 10)), Error);
+}
+
+}  // namespace
+}  // namespace adarts

@@ -1,0 +1,66 @@
+// The configuration of a search, with its JSON form. The same keys are the
+// `adarts search` options (snake_case here, --kebab-case on the command line).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "adarts/estimator.h"
+
+namespace adarts {
+
+struct SearchConfig {
+  // Data
+  std::string dataset = "fashion-mnist";  // fashion-mnist | mnist | cifar10 | synthetic
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  int64_t train_subset = 0;  // use only the first N training images (0 = all); split in halves
+  int64_t crop_padding = 4;  // random crop with this zero padding (0 = off)
+  bool horizontal_flip = true;
+
+  // Supernet
+  int64_t channels = 16;
+  int64_t layers = 8;
+  int64_t steps = 4;
+
+  // Search
+  int64_t epochs = 100;
+  int64_t batch_size = 96;
+  double weight_lr = 0.025;
+  double weight_lr_min = 0.001;
+  double weight_momentum = 0.9;
+  double weight_decay = 3e-4;
+  double grad_clip = 5.0;
+  double arch_lr = 3e-4;
+  double arch_beta1 = 0.5;
+  double arch_beta2 = 0.999;
+  double arch_weight_decay = 1e-3;
+  std::string estimator = "amended";
+  double eta = 0.1;
+  std::string hvp = "finite_difference";
+
+  // Runtime
+  uint64_t seed = 2;
+  std::string device = "cpu";  // cpu | cuda | cuda:N
+  int64_t threads = 0;         // 0 = every core
+  std::string out_dir = "runs/search";
+  int64_t log_every = 20;      // progress lines every N steps when stderr is not a terminal
+
+  EstimatorOptions estimator_options() const;
+};
+
+// The paper's setting (DESIGN.md section 5): what SearchConfig{} holds.
+SearchConfig paper_search_config();
+
+// A small supernet on a subset of Fashion-MNIST that finishes in a few
+// minutes on 2 CPU cores: the default of `adarts search`.
+SearchConfig quick_search_config();
+
+// Throws adarts::Error(invalid_argument) naming the first bad value.
+void validate(const SearchConfig& config);
+
+// JSON with every key; parsing starts from `base` and overrides the keys given.
+// Unknown keys, wrong types and malformed JSON throw adarts::Error(parse_error).
+std::string to_json(const SearchConfig& config);
+SearchConfig search_config_from_json(const std::string& json, const SearchConfig& base = SearchConfig{});
+
+}  // namespace adarts

@@ -1,0 +1,92 @@
+// Estimators of the architecture gradient (DESIGN.md section 3).
+//
+// w: network weights, a: architecture parameters, L_tr / L_val: loss on a
+// training / validation batch, all at the current w.
+//   g1 = grad_a L_val,   u = grad_w L_val,   H = grad_w^2 L_tr,
+//   M x = grad_a (grad_w L_tr . x)   (mixed second derivative applied to x)
+// first_order:  g = g1
+// second_order: g = g1(w') - xi M u(w'),  w' = w - xi (momentum buf + grad_w L_tr + wd w)
+// amended:      g = g1 - eta M (H u)      (the paper's eq. 6)
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adarts/data.h"
+
+namespace adarts {
+
+using TensorList = std::vector<at::Tensor>;
+
+// What an estimator needs of a model: two groups of leaf tensors and a loss
+// differentiable in both. The supernet and the closed-form toy of the tests
+// implement it, so both go through the same estimator code.
+class BilevelProblem {
+ public:
+  virtual ~BilevelProblem() = default;
+  virtual TensorList weights() = 0;          // w
+  virtual TensorList arch_parameters() = 0;  // a
+  virtual at::Tensor loss(const Batch& batch) = 0;
+};
+
+// How a second derivative applied to a vector is computed.
+enum class HvpMode { finite_difference, exact };
+
+HvpMode parse_hvp_mode(const std::string& name);  // "finite_difference" | "exact"
+std::string to_string(HvpMode mode);
+
+struct EstimatorOptions {
+  std::string name = "amended";  // first_order | second_order | amended
+  double eta = 0.1;              // amending coefficient (amended)
+  HvpMode hvp = HvpMode::finite_difference;
+  double fd_scale = 0.01;        // central differences use r = fd_scale / ||x||
+};
+
+// The state of the weight optimizer that second-order DARTS unrolls.
+struct WeightOptimizerState {
+  double lr = 0.025;
+  double momentum = 0.9;
+  double weight_decay = 3e-4;
+  TensorList momentum_buffers;  // one per weight, or empty / undefined entries before the first step
+};
+
+class ArchGradientEstimator {
+ public:
+  virtual ~ArchGradientEstimator() = default;
+  virtual std::string name() const = 0;
+  // The gradient for each arch parameter. Leaves the weights as they were.
+  virtual TensorList arch_gradient(BilevelProblem& problem, const Batch& train, const Batch& val,
+                                   const WeightOptimizerState& optimizer) = 0;
+};
+
+// Throws adarts::Error(invalid_argument) for an unknown name or eta < 0.
+std::unique_ptr<ArchGradientEstimator> make_estimator(const EstimatorOptions& options);
+
+// ---- Building blocks, exposed for tests, probes and new estimators ----
+
+struct LossGradients {
+  double loss = 0.0;
+  TensorList arch;     // grad_a L
+  TensorList weights;  // grad_w L
+};
+
+// One forward and backward giving both gradients.
+LossGradients loss_gradients(BilevelProblem& problem, const Batch& batch);
+
+// H x = grad_w^2 L(batch) x.
+TensorList hessian_vector_product(BilevelProblem& problem, const Batch& batch, const TensorList& x,
+                                  HvpMode mode, double fd_scale = 0.01);
+
+// M x = grad_a (grad_w L(batch) . x).
+TensorList mixed_vector_product(BilevelProblem& problem, const Batch& batch, const TensorList& x,
+                                HvpMode mode, double fd_scale = 0.01);
+
+// Vector helpers over tensor lists.
+double dot(const TensorList& a, const TensorList& b);
+double norm(const TensorList& a);
+double cosine(const TensorList& a, const TensorList& b);
+
+}  // namespace adarts

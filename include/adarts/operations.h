@@ -1,0 +1,54 @@
+// The candidate operations of the DARTS cell space as LibTorch modules, with
+// DARTS semantics: ReLU-Conv-BN order, separable convolutions stacked twice,
+// dilated convolutions with dilation 2, factorized reduce for strided skips.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+
+#include <memory>
+#include <string>
+
+namespace adarts {
+
+// Base of every candidate operation: one input, one output.
+class Operation : public torch::nn::Module {
+ public:
+  virtual at::Tensor forward(const at::Tensor& x) = 0;
+};
+
+// ReLU -> Conv -> BN.
+class ReLUConvBN : public Operation {
+ public:
+  ReLUConvBN(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride, int64_t padding, bool affine);
+  at::Tensor forward(const at::Tensor& x) override;
+
+ private:
+  torch::nn::Conv2d conv_{nullptr};
+  torch::nn::BatchNorm2d bn_{nullptr};
+};
+
+// Halves the resolution with two 1x1 stride-2 convolutions on offset grids.
+// Odd sizes are padded so that both halves agree (the original assumes even sizes).
+class FactorizedReduce : public Operation {
+ public:
+  FactorizedReduce(int64_t c_in, int64_t c_out, bool affine);
+  at::Tensor forward(const at::Tensor& x) override;
+
+ private:
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::BatchNorm2d bn_{nullptr};
+};
+
+// Builds the operation `name` (one of darts_op_names()) on `channels` channels.
+// `bn_after_pool` adds a non-affine BN after pooling, as DARTS's search does.
+std::shared_ptr<Operation> make_operation(const std::string& name, int64_t channels, int64_t stride,
+                                          bool affine, bool bn_after_pool = false);
+
+// PyTorch's default initialisation (uniform +-1/sqrt(fan_in) for convolutions
+// and linear layers, BN to identity) drawn from `generator`, so that a model's
+// initial weights depend only on the seed and not on the global generator.
+void initialize_parameters(torch::nn::Module& module, at::Generator& generator);
+
+}  // namespace adarts

@@ -1,0 +1,94 @@
+// The DARTS search network: cells of mixed operations weighted by
+// softmax(alpha), reduction cells at layers/3 and 2*layers/3, a stem and a
+// classifier. Alphas are kept apart from the network weights.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+
+#include <string>
+#include <vector>
+
+#include "adarts/estimator.h"
+#include "adarts/genotype.h"
+#include "adarts/operations.h"
+
+namespace adarts {
+
+struct SupernetOptions {
+  int64_t in_channels = 1;
+  int64_t num_classes = 10;
+  int64_t channels = 16;  // C of the first cells
+  int64_t layers = 8;     // number of cells
+  int64_t steps = 4;      // intermediate nodes per cell
+  int64_t multiplier = 4; // intermediate nodes concatenated into the output
+  int64_t stem_multiplier = 3;
+  std::vector<std::string> ops;  // candidate operations; empty = darts_op_names()
+  at::ScalarType dtype = at::kFloat;  // kDouble for numerical checks
+};
+
+// Number of edges of a cell with `steps` intermediate nodes (14 for 4).
+int64_t cell_edge_count(int64_t steps);
+
+// The cell indices that reduce resolution: layers/3 and 2*layers/3.
+bool is_reduction_layer(int64_t layer, int64_t layers);
+
+// One edge: the weighted sum of every candidate operation.
+class MixedOp : public torch::nn::Module {
+ public:
+  MixedOp(const std::vector<std::string>& ops, int64_t channels, int64_t stride);
+  // `weights` is the edge's softmax row.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& weights);
+
+ private:
+  std::vector<std::shared_ptr<Operation>> ops_;  // nullptr for `none`: it adds nothing
+};
+
+class SearchCell : public torch::nn::Module {
+ public:
+  SearchCell(const SupernetOptions& options, int64_t c_prev_prev, int64_t c_prev, int64_t c,
+             bool reduction, bool reduction_prev);
+  at::Tensor forward(const at::Tensor& s0, const at::Tensor& s1, const at::Tensor& weights);
+  bool reduction() const { return reduction_; }
+
+ private:
+  bool reduction_;
+  int64_t steps_, multiplier_;
+  std::shared_ptr<Operation> preprocess0_, preprocess1_;
+  std::vector<std::shared_ptr<MixedOp>> edges_;
+};
+
+class Supernet : public torch::nn::Module, public BilevelProblem {
+ public:
+  // Weights and alphas are drawn from `generator` (on the CPU) and then moved to `device`.
+  Supernet(SupernetOptions options, at::Generator& generator, at::Device device = at::kCPU);
+
+  at::Tensor forward(const at::Tensor& images);
+
+  // BilevelProblem: w = every module parameter, a = {alphas_normal, alphas_reduce}.
+  TensorList weights() override { return parameters(); }
+  TensorList arch_parameters() override { return {alphas_normal_, alphas_reduce_}; }
+  at::Tensor loss(const Batch& batch) override;
+
+  const at::Tensor& alphas_normal() const { return alphas_normal_; }
+  const at::Tensor& alphas_reduce() const { return alphas_reduce_; }
+  const SupernetOptions& options() const { return options_; }
+  const std::vector<std::string>& op_names() const { return options_.ops; }
+  at::Device device() const { return device_; }
+
+  // The genotype derived from the current alphas (top-2 inputs per node, never none).
+  Genotype genotype() const;
+
+ private:
+  SupernetOptions options_;
+  at::Device device_;
+  torch::nn::Conv2d stem_conv_{nullptr};
+  torch::nn::BatchNorm2d stem_bn_{nullptr};
+  std::vector<std::shared_ptr<SearchCell>> cells_;
+  torch::nn::Linear classifier_{nullptr};
+  at::Tensor alphas_normal_, alphas_reduce_;
+};
+
+}  // namespace adarts
