@@ -28,7 +28,7 @@ double peak_rss_mb() {
 int usage_error() {
   fmt::print(stderr,
              "usage: bench_search_step --config A|B --estimator first_order|second_order|amended "
-             "[--hvp finite_difference|exact] [--threads N] [--repeats R]\n");
+             "[--hvp finite_difference|exact] [--threads N] [--repeats R] [--mkldnn 0|1]\n");
   return 2;
 }
 
@@ -36,7 +36,7 @@ int usage_error() {
 
 int main(int argc, char** argv) {
   std::string config_name = "B", estimator = "first_order", hvp = "finite_difference";
-  int64_t threads = 2, repeats = 3;
+  int64_t threads = 2, repeats = 3, mkldnn = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
     if (key == "--config") config_name = value;
@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
     else if (key == "--hvp") hvp = value;
     else if (key == "--threads") threads = std::stoll(value);
     else if (key == "--repeats") repeats = std::stoll(value);
+    else if (key == "--mkldnn") mkldnn = std::stoll(value);
     else return usage_error();
   }
   if (argc % 2 == 0 || (config_name != "A" && config_name != "B") || repeats < 1) return usage_error();
@@ -61,6 +62,8 @@ int main(int argc, char** argv) {
   c.threads = threads;
   c.out_dir = "/tmp/adarts_bench_step";
 
+  // oneDNN (MKL-DNN) kernels on or off, to compare LibTorch's CPU backends.
+  at::globalContext().setUserEnabledMkldnn(mkldnn != 0);
   try {
     adarts::SyntheticSpec spec;
     spec.size = c.train_subset;
@@ -78,9 +81,9 @@ int main(int argc, char** argv) {
     std::sort(seconds.begin(), seconds.end());
     const double median = seconds[seconds.size() / 2];
     const std::string name = estimator == "amended" ? estimator + "/" + hvp : estimator;
-    fmt::print("config {} estimator {:<26} threads {} steps {} median {:8.3f} s/step  min {:8.3f}  peak RSS {:8.0f} MiB "
+    fmt::print("config {} estimator {:<26} threads {} mkldnn {} steps {} median {:8.3f} s/step  min {:8.3f}  peak RSS {:8.0f} MiB "
                "(before first step {:.0f} MiB)\n",
-               config_name, name, threads, repeats, median, seconds.front(), peak_rss_mb(), rss_before);
+               config_name, name, threads, mkldnn, repeats, median, seconds.front(), peak_rss_mb(), rss_before);
   } catch (const std::exception& e) {
     fmt::print(stderr, "bench failed: {}\n", e.what());
     return 1;

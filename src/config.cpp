@@ -84,7 +84,7 @@ SearchConfig paper_search_config() { return SearchConfig{}; }
 
 SearchConfig quick_search_config() {
   SearchConfig c;
-  c.train_subset = 2000;
+  c.train_subset = 1280;
   c.channels = 8;
   c.layers = 5;
   c.epochs = 3;

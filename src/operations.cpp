@@ -35,9 +35,9 @@ class DilConv : public Operation {
     pointwise_ = register_module("pointwise", conv(c_in, c_out, 1, 1, 0));
     bn_ = register_module("bn", batch_norm(c_out, affine));
   }
-  at::Tensor forward(const at::Tensor& x) override {
-    return bn_(pointwise_(depthwise_(at::relu(x))));
-  }
+  at::Tensor forward(const at::Tensor& x) override { return forward_after_relu(at::relu(x)); }
+  bool starts_with_relu() const override { return true; }
+  at::Tensor forward_after_relu(const at::Tensor& relu_x) override { return bn_(pointwise_(depthwise_(relu_x))); }
 
  private:
   torch::nn::Conv2d depthwise_{nullptr}, pointwise_{nullptr};
@@ -51,7 +51,11 @@ class SepConv : public Operation {
     first_ = register_module("first", std::make_shared<DilConv>(c_in, c_in, kernel, stride, padding, 1, affine));
     second_ = register_module("second", std::make_shared<DilConv>(c_in, c_out, kernel, 1, padding, 1, affine));
   }
-  at::Tensor forward(const at::Tensor& x) override { return second_->forward(first_->forward(x)); }
+  at::Tensor forward(const at::Tensor& x) override { return forward_after_relu(at::relu(x)); }
+  bool starts_with_relu() const override { return true; }
+  at::Tensor forward_after_relu(const at::Tensor& relu_x) override {
+    return second_->forward(first_->forward_after_relu(relu_x));
+  }
 
  private:
   std::shared_ptr<DilConv> first_, second_;
@@ -101,7 +105,7 @@ ReLUConvBN::ReLUConvBN(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stri
   bn_ = register_module("bn", batch_norm(c_out, affine));
 }
 
-at::Tensor ReLUConvBN::forward(const at::Tensor& x) { return bn_(conv_(at::relu(x))); }
+at::Tensor ReLUConvBN::forward_after_relu(const at::Tensor& relu_x) { return bn_(conv_(relu_x)); }
 
 FactorizedReduce::FactorizedReduce(int64_t c_in, int64_t c_out, bool affine) {
   if (c_out % 2 != 0) throw invalid_argument("factorized reduce needs an even channel count, got " + std::to_string(c_out));
@@ -110,8 +114,7 @@ FactorizedReduce::FactorizedReduce(int64_t c_in, int64_t c_out, bool affine) {
   bn_ = register_module("bn", batch_norm(c_out, affine));
 }
 
-at::Tensor FactorizedReduce::forward(const at::Tensor& x) {
-  at::Tensor y = at::relu(x);
+at::Tensor FactorizedReduce::forward_after_relu(const at::Tensor& y) {
   at::Tensor shifted = y.slice(2, 1).slice(3, 1);
   // For odd sizes the shifted grid is one short; pad it so both halves match.
   const int64_t pad_h = y.size(2) % 2, pad_w = y.size(3) % 2;

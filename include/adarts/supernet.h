@@ -27,6 +27,7 @@ struct SupernetOptions {
   int64_t stem_multiplier = 3;
   std::vector<std::string> ops;  // candidate operations; empty = darts_op_names()
   at::ScalarType dtype = at::kFloat;  // kDouble for numerical checks
+  bool channels_last = true;          // NHWC activations and weights (faster CPU convolutions)
 };
 
 // Number of edges of a cell with `steps` intermediate nodes (14 for 4).

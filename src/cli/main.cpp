@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   std::string preset = "quick";
   std::string config_file;
   search->add_option("--preset", preset,
-                     "quick: a small supernet on 2000 images (minutes on 2 cores); paper: the paper's setting")
+                     "quick: a small supernet on 1280 images (minutes on 2 cores); paper: the paper's setting")
       ->check(CLI::IsMember({"quick", "paper"}));
   search->add_option("--config", config_file, "JSON config file (keys as the options, snake_case)");
   SearchOptions options(*search);
