@@ -84,7 +84,8 @@ SearchConfig paper_search_config() { return SearchConfig{}; }
 
 SearchConfig quick_search_config() {
   SearchConfig c;
-  c.train_subset = 1280;
+  c.train_subset = 640;
+  c.log_every = 5;
   c.channels = 8;
   c.layers = 5;
   c.epochs = 3;

@@ -43,7 +43,7 @@ struct SearchConfig {
   std::string device = "cpu";  // cpu | cuda | cuda:N
   int64_t threads = 0;         // 0 = every core
   std::string out_dir = "runs/search";
-  int64_t log_every = 20;      // progress lines every N steps when stderr is not a terminal
+  int64_t log_every = 10;      // progress lines every N steps when stderr is not a terminal
 
   EstimatorOptions estimator_options() const;
 };

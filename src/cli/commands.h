@@ -1,0 +1,18 @@
+// The subcommands of `adarts`. Each add_*_command registers its options on
+// `app` and returns a runner: -1 when its subcommand was not the one parsed,
+// otherwise the process exit status. Errors are thrown as adarts::Error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace adarts::cli {
+
+std::function<int()> add_search_command(CLI::App& app);
+
+// The whole text of a file; adarts::Error(io_error) when it cannot be read.
+std::string read_text_file(const std::string& path);
+
+}  // namespace adarts::cli

@@ -1,0 +1,137 @@
+// `adarts search`: options, presets, config file, the epoch loop with progress.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <functional>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "adarts/config.h"
+#include "adarts/error.h"
+#include "adarts/progress.h"
+#include "adarts/search.h"
+#include "adarts/supernet.h"
+#include "commands.h"
+
+namespace {
+
+using adarts::SearchConfig;
+
+// Binds `--flag` to a field of `cli`; `overrides` copies it into the real
+// config only when the user gave it, so that presets and --config stay in force.
+class SearchOptions {
+ public:
+  explicit SearchOptions(CLI::App& app) : app_(app) {}
+
+  template <class T>
+  void add(const std::string& flag, T SearchConfig::*member, const std::string& help) {
+    CLI::Option* option = app_.add_option(flag, cli_.*member, help);
+    overrides_.push_back([option, member, this](SearchConfig& config) {
+      if (option->count() > 0) config.*member = cli_.*member;
+    });
+  }
+
+  void apply(SearchConfig& config) const {
+    for (const auto& o : overrides_) o(config);
+  }
+
+ private:
+  CLI::App& app_;
+  SearchConfig cli_;
+  std::vector<std::function<void(SearchConfig&)>> overrides_;
+};
+
+int run_search(const SearchConfig& config, const std::string& preset_note) {
+  spdlog::info("{}", preset_note);
+  adarts::validate(config);
+  spdlog::info("loading {} from {}", config.dataset, config.dataset == "synthetic" ? "(generated)" : config.data_dir);
+  adarts::Dataset data = adarts::load_search_dataset(config);
+  adarts::Search search(config, data);
+  int64_t params = 0;
+  for (const auto& w : search.supernet().weights()) params += w.numel();
+  spdlog::info("data: {} images {}x{}x{}, {} classes -> {} train / {} validation", data.size(), data.channels(),
+               data.height(), data.width(), data.num_classes, data.size() - data.size() / 2, data.size() / 2);
+  spdlog::info("supernet: C={} layers={} steps={}, {:.2f}M weights; estimator {} (eta {}, hvp {}); {} epochs x {} steps, "
+               "batch {}, device {}, {} threads",
+               config.channels, config.layers, config.steps, static_cast<double>(params) / 1e6, config.estimator,
+               config.eta, config.hvp, config.epochs, search.steps_per_epoch(), config.batch_size, config.device,
+               at::get_num_threads());
+
+  for (int64_t epoch = 0; epoch < config.epochs; ++epoch) {
+    adarts::ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, config.epochs), search.steps_per_epoch(),
+                            config.log_every);
+    const adarts::EpochSummary s = search.run_epoch([&](const adarts::SearchProgress& p) {
+      bar.update(p.step, fmt::format("loss {:.4f} acc {:.3f}", p.train_loss, p.train_accuracy));
+      return true;
+    });
+    bar.finish();
+    spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.4f} | val loss {:.4f} acc {:.4f} | lr {:.5f} | {}",
+                 epoch + 1, config.epochs, s.train_loss, s.train_accuracy, s.val_loss, s.val_accuracy, s.weight_lr,
+                 adarts::format_duration(s.seconds));
+    spdlog::info("genotype: {}", adarts::to_darts_text(s.genotype));
+  }
+  const adarts::Genotype final_genotype = search.genotype();
+  fmt::print("{}\n", adarts::to_darts_text(final_genotype));
+  fmt::print("{}", adarts::to_table(final_genotype));
+  spdlog::info("wrote {0}/genotype.json, {0}/genotype.txt, {0}/metrics.jsonl, {0}/config.json", config.out_dir);
+  return 0;
+}
+
+}  // namespace
+
+namespace adarts::cli {
+
+std::function<int()> add_search_command(CLI::App& app) {
+  CLI::App* search = app.add_subcommand("search", "search an architecture on a dataset");
+  auto preset = std::make_shared<std::string>("quick");
+  auto config_file = std::make_shared<std::string>();
+  search->add_option("--preset", *preset,
+                     "quick: a small supernet on 640 images (minutes on 2 cores); paper: the paper's setting")
+      ->check(CLI::IsMember({"quick", "paper"}));
+  search->add_option("--config", *config_file, "JSON config file (keys as the options, snake_case)");
+  auto options = std::make_shared<SearchOptions>(*search);
+  options->add("--dataset", &SearchConfig::dataset, "fashion-mnist | mnist | cifar10 | synthetic");
+  options->add("--data-dir", &SearchConfig::data_dir, "directory of the dataset files");
+  options->add("--train-subset", &SearchConfig::train_subset, "use the first N training images (0 = all)");
+  options->add("--crop-padding", &SearchConfig::crop_padding, "random-crop padding (0 = off)");
+  options->add("--horizontal-flip", &SearchConfig::horizontal_flip, "random horizontal flips (true/false)");
+  options->add("--channels", &SearchConfig::channels, "initial channels C of the supernet");
+  options->add("--layers", &SearchConfig::layers, "number of cells");
+  options->add("--steps", &SearchConfig::steps, "intermediate nodes per cell");
+  options->add("--epochs", &SearchConfig::epochs, "search epochs");
+  options->add("--batch-size", &SearchConfig::batch_size, "batch size (train and validation)");
+  options->add("--weight-lr", &SearchConfig::weight_lr, "initial SGD learning rate of the weights");
+  options->add("--weight-lr-min", &SearchConfig::weight_lr_min, "final (cosine) learning rate of the weights");
+  options->add("--weight-momentum", &SearchConfig::weight_momentum, "SGD momentum");
+  options->add("--weight-decay", &SearchConfig::weight_decay, "SGD weight decay");
+  options->add("--grad-clip", &SearchConfig::grad_clip, "gradient-norm clip of the weights");
+  options->add("--arch-lr", &SearchConfig::arch_lr, "Adam learning rate of the alphas");
+  options->add("--arch-beta1", &SearchConfig::arch_beta1, "Adam beta1 of the alphas");
+  options->add("--arch-beta2", &SearchConfig::arch_beta2, "Adam beta2 of the alphas");
+  options->add("--arch-weight-decay", &SearchConfig::arch_weight_decay, "Adam weight decay of the alphas");
+  options->add("--estimator", &SearchConfig::estimator, "first_order | second_order | amended");
+  options->add("--eta", &SearchConfig::eta, "amending coefficient of the amended estimator");
+  options->add("--hvp", &SearchConfig::hvp, "finite_difference | exact (double backward)");
+  options->add("--seed", &SearchConfig::seed, "random seed");
+  options->add("--device", &SearchConfig::device, "cpu | cuda | cuda:N");
+  options->add("--threads", &SearchConfig::threads, "CPU threads (0 = every core)");
+  options->add("--out", &SearchConfig::out_dir, "output directory");
+  options->add("--log-every", &SearchConfig::log_every, "progress line every N steps when not on a terminal");
+  return [search, preset, config_file, options]() -> int {
+    if (!search->parsed()) return -1;
+    SearchConfig config = *preset == "paper" ? adarts::paper_search_config() : adarts::quick_search_config();
+    if (!config_file->empty()) config = adarts::search_config_from_json(read_text_file(*config_file), config);
+    options->apply(config);
+    const std::string note =
+        *preset == "paper"
+            ? "preset 'paper': the paper's search setting (DESIGN.md section 5)"
+            : "preset 'quick': a small supernet on a subset, for a first run in minutes -- not the paper's "
+              "setting (use --preset paper)";
+    return run_search(config, note);
+  };
+}
+
+}  // namespace adarts::cli
+
