@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const std::vector<std::function<int()>> commands = {
       adarts::cli::add_search_command(app),
+      adarts::cli::add_train_command(app),
+      adarts::cli::add_evaluate_command(app),
+      adarts::cli::add_genotype_command(app),
   };
   CLI11_PARSE(app, argc, argv);
   try {

@@ -1,0 +1,232 @@
+// `adarts train`: re-train a genotype from scratch and test it; `adarts
+// evaluate`: test a saved model again.
+#include <CLI/CLI.hpp>
+#include <ATen/Parallel.h>
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "adarts/error.h"
+#include "adarts/network.h"
+#include "adarts/progress.h"
+#include "adarts/train.h"
+#include "commands.h"
+
+namespace {
+
+using adarts::TrainConfig;
+
+// Binds `--flag` to a field of `cli`; `overrides` copies it into the real
+// config only when the user gave it, so that presets and --config stay in force.
+class TrainOptions {
+ public:
+  explicit TrainOptions(CLI::App& app) : app_(app) {}
+
+  template <class T>
+  void add(const std::string& flag, T TrainConfig::*member, const std::string& help) {
+    CLI::Option* option = app_.add_option(flag, cli_.*member, help);
+    overrides_.push_back([option, member, this](TrainConfig& config) {
+      if (option->count() > 0) config.*member = cli_.*member;
+    });
+  }
+
+  void apply(TrainConfig& config) const {
+    for (const auto& o : overrides_) o(config);
+  }
+
+ private:
+  CLI::App& app_;
+  TrainConfig cli_;
+  std::vector<std::function<void(TrainConfig&)>> overrides_;
+};
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::out | std::ios::trunc);
+  out << text;
+  if (!text.empty() && text.back() != '\n') out << "\n";
+  if (!out.flush()) throw adarts::io_error("cannot write '" + path + "'");
+}
+
+std::string percent(double fraction) { return fmt::format("{:.2f}%", 100.0 * fraction); }
+
+int run_train(const TrainConfig& config, const std::string& genotype_path, const std::string& preset_note) {
+  spdlog::info("{}", preset_note);
+  adarts::validate(config);
+  const adarts::Genotype genotype = adarts::read_genotype_file(genotype_path);
+  spdlog::info("genotype {}: {}", genotype_path, adarts::to_darts_text(genotype));
+  spdlog::info("loading {} from {}", config.dataset, config.dataset == "synthetic" ? "(generated)" : config.data_dir);
+  adarts::Dataset train_data = adarts::load_train_dataset(config, /*train=*/true);
+  const adarts::Dataset test_data = adarts::load_train_dataset(config, /*train=*/false);
+  spdlog::info("data: {} training / {} test images {}x{}x{}, {} classes", train_data.size(), test_data.size(),
+               train_data.channels(), train_data.height(), train_data.width(), train_data.num_classes);
+  const int64_t height = train_data.height(), width = train_data.width();
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.out_dir, ec);
+  const std::string out = config.out_dir;
+  std::ofstream metrics(out + "/metrics.jsonl", std::ios::out | std::ios::trunc);
+  if (!metrics) throw adarts::io_error("cannot write '" + out + "/metrics.jsonl' (is --out writable?)");
+  write_text(out + "/config.json", adarts::to_json(config));
+  write_text(out + "/genotype.json", adarts::to_json(genotype));
+
+  adarts::Trainer trainer(genotype, config, std::move(train_data));
+  adarts::Network& net = trainer.network();
+  spdlog::info("network: C={} layers={} auxiliary={} imagenet={}: {:.3f}M parameters ({:.3f}M with the auxiliary "
+               "head), {:.2f}M multiply-adds per image; {} epochs x {} steps, batch {}, lr {} -> {}, drop-path {}, "
+               "device {}, {} threads",
+               config.channels, config.layers, config.auxiliary, config.imagenet,
+               static_cast<double>(net.parameter_count(false)) / 1e6,
+               static_cast<double>(net.parameter_count(true)) / 1e6,
+               static_cast<double>(adarts::count_multiply_adds(genotype, net.options(), height, width)) / 1e6,
+               config.epochs, trainer.steps_per_epoch(), config.batch_size, config.lr, config.lr_min,
+               config.drop_path_prob, config.device, at::get_num_threads());
+
+  const std::string model_path = out + "/model.pt";
+  adarts::EvalResult test;
+  for (int64_t epoch = 0; epoch < config.epochs; ++epoch) {
+    adarts::ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, config.epochs), trainer.steps_per_epoch(),
+                            config.log_every);
+    const adarts::TrainEpochSummary s = trainer.run_epoch([&](const adarts::TrainProgress& p) {
+      bar.update(p.step, fmt::format("loss {:.4f} acc {:.3f}", p.train_loss, p.train_accuracy));
+      return true;
+    });
+    bar.finish();
+    const auto eval_start = std::chrono::steady_clock::now();
+    test = trainer.evaluate(test_data);
+    const double eval_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
+    spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.4f} | test loss {:.4f} top-1 {:.4f} top-5 {:.4f} | lr {:.5f} "
+                 "drop-path {:.3f} | {}",
+                 epoch + 1, config.epochs, s.train_loss, s.train_accuracy, test.loss, test.top1, test.top5, s.lr,
+                 s.drop_path_prob, adarts::format_duration(s.seconds + eval_seconds));
+    boost::json::object line;
+    line["epoch"] = epoch + 1;
+    line["steps"] = s.steps;
+    line["lr"] = s.lr;
+    line["drop_path_prob"] = s.drop_path_prob;
+    line["train_loss"] = s.train_loss;
+    line["train_accuracy"] = s.train_accuracy;
+    line["test_loss"] = test.loss;
+    line["test_top1"] = test.top1;
+    line["test_top5"] = test.top5;
+    line["test_samples"] = test.samples;
+    line["seconds"] = s.seconds + eval_seconds;
+    metrics << boost::json::serialize(line) << "\n";
+    metrics.flush();
+    trainer.save(model_path);  // a checkpoint every epoch, replaced whole
+  }
+  fmt::print("test: loss {:.4f} top-1 {} top-5 {} ({} images)\n", test.loss, percent(test.top1), percent(test.top5),
+             test.samples);
+  spdlog::info("wrote {0}/model.pt, {0}/metrics.jsonl, {0}/config.json, {0}/genotype.json", out);
+  return 0;
+}
+
+}  // namespace
+
+namespace adarts::cli {
+
+std::function<int()> add_train_command(CLI::App& app) {
+  CLI::App* train = app.add_subcommand("train", "train a genotype from scratch and test it");
+  auto genotype = std::make_shared<std::string>();
+  auto preset = std::make_shared<std::string>("quick");
+  auto config_file = std::make_shared<std::string>();
+  train->add_option("--genotype", *genotype, "genotype file: JSON or DARTS text (Genotype(normal=[...], ...))")
+      ->required();
+  train->add_option("--preset", *preset,
+                    "quick: C=8, 6 cells, 5000 Fashion-MNIST images, 3 epochs (minutes on 2 cores); paper: DARTS's "
+                    "CIFAR-10 evaluation setting (C=36, 20 cells, 600 epochs)")
+      ->check(CLI::IsMember({"quick", "paper"}));
+  train->add_option("--config", *config_file, "JSON config file (keys as the options, snake_case)");
+  auto options = std::make_shared<TrainOptions>(*train);
+  options->add("--dataset", &TrainConfig::dataset, "fashion-mnist | mnist | cifar10 | synthetic");
+  options->add("--data-dir", &TrainConfig::data_dir, "directory of the dataset files");
+  options->add("--train-subset", &TrainConfig::train_subset, "use the first N training images (0 = all)");
+  options->add("--test-subset", &TrainConfig::test_subset, "test on the first N test images (0 = all)");
+  options->add("--crop-padding", &TrainConfig::crop_padding, "random-crop padding (0 = off)");
+  options->add("--horizontal-flip", &TrainConfig::horizontal_flip, "random horizontal flips (true/false)");
+  options->add("--cutout", &TrainConfig::cutout, "cutout square side (0 = off)");
+  options->add("--channels", &TrainConfig::channels, "initial channels C");
+  options->add("--layers", &TrainConfig::layers, "number of cells");
+  options->add("--auxiliary", &TrainConfig::auxiliary, "auxiliary head (true/false)");
+  options->add("--auxiliary-weight", &TrainConfig::auxiliary_weight, "weight of the auxiliary loss");
+  options->add("--imagenet", &TrainConfig::imagenet, "ImageNet stems (true/false)");
+  options->add("--epochs", &TrainConfig::epochs, "training epochs");
+  options->add("--batch-size", &TrainConfig::batch_size, "batch size");
+  options->add("--lr", &TrainConfig::lr, "initial SGD learning rate");
+  options->add("--lr-min", &TrainConfig::lr_min, "final (cosine) learning rate");
+  options->add("--momentum", &TrainConfig::momentum, "SGD momentum");
+  options->add("--weight-decay", &TrainConfig::weight_decay, "SGD weight decay");
+  options->add("--grad-clip", &TrainConfig::grad_clip, "gradient-norm clip");
+  options->add("--drop-path-prob", &TrainConfig::drop_path_prob, "final drop-path probability (ramped linearly)");
+  options->add("--label-smoothing", &TrainConfig::label_smoothing, "label smoothing of the training loss");
+  options->add("--seed", &TrainConfig::seed, "random seed (weights, drop-path, data order)");
+  options->add("--device", &TrainConfig::device, "cpu | cuda | cuda:N");
+  options->add("--threads", &TrainConfig::threads, "CPU threads (0 = every core)");
+  options->add("--out", &TrainConfig::out_dir, "output directory (model.pt, metrics.jsonl, config.json, genotype.json)");
+  options->add("--log-every", &TrainConfig::log_every, "progress line every N steps when not on a terminal");
+  return [train, genotype, preset, config_file, options]() -> int {
+    if (!train->parsed()) return -1;
+    TrainConfig config = *preset == "paper" ? adarts::paper_train_config() : adarts::quick_train_config();
+    if (!config_file->empty()) config = adarts::train_config_from_json(read_text_file(*config_file), config);
+    options->apply(config);
+    const std::string note =
+        *preset == "paper" ? "preset 'paper': DARTS's CIFAR-10 evaluation setting"
+                           : "preset 'quick': a small network on a subset, for a first run in minutes -- not the "
+                             "paper's setting (use --preset paper)";
+    return run_train(config, *genotype, note);
+  };
+}
+
+std::function<int()> add_evaluate_command(CLI::App& app) {
+  CLI::App* evaluate = app.add_subcommand("evaluate", "test a model saved by `adarts train`");
+  auto model = std::make_shared<std::string>();
+  auto dataset = std::make_shared<std::string>();
+  auto data_dir = std::make_shared<std::string>();
+  auto test_subset = std::make_shared<int64_t>(-1);
+  auto batch_size = std::make_shared<int64_t>(0);
+  auto device = std::make_shared<std::string>();
+  auto threads = std::make_shared<int64_t>(-1);
+  evaluate->add_option("MODEL", *model, "model file (or the --out directory of `adarts train`)")->required();
+  evaluate->add_option("--dataset", *dataset, "fashion-mnist | mnist | cifar10 | synthetic (default: the model's)");
+  evaluate->add_option("--data-dir", *data_dir, "directory of the dataset files (default: the model's)");
+  evaluate->add_option("--test-subset", *test_subset, "the first N test images (0 = all; default: the model's)")
+      ->check(CLI::NonNegativeNumber);
+  evaluate->add_option("--batch-size", *batch_size, "evaluation batch size (default: the model's)")
+      ->check(CLI::PositiveNumber);
+  evaluate->add_option("--device", *device, "cpu | cuda | cuda:N (default: the model's)");
+  evaluate->add_option("--threads", *threads, "CPU threads (0 = every core; default: the model's)")
+      ->check(CLI::NonNegativeNumber);
+  return [=]() -> int {
+    if (!evaluate->parsed()) return -1;
+    std::string path = *model;
+    if (std::filesystem::is_directory(path)) path = (std::filesystem::path(path) / "model.pt").string();
+    std::unique_ptr<adarts::Trainer> trainer = adarts::Trainer::load(path, *device);
+    TrainConfig data_config = trainer->config();
+    if (!dataset->empty()) data_config.dataset = *dataset;
+    if (!data_dir->empty()) data_config.data_dir = *data_dir;
+    if (*test_subset >= 0) data_config.test_subset = *test_subset;
+    adarts::validate(data_config);
+    if (*threads >= 0) {
+      // The model set its saved thread count when loaded; this one replaces it.
+      at::set_num_threads(*threads > 0 ? static_cast<int>(*threads)
+                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    }
+    spdlog::info("model {}: trained {} epochs; genotype {}", path, trainer->epoch(),
+                 adarts::to_darts_text(trainer->genotype()));
+    spdlog::info("loading the {} test split from {}", data_config.dataset,
+                 data_config.dataset == "synthetic" ? "(generated)" : data_config.data_dir);
+    const adarts::Dataset test = adarts::load_train_dataset(data_config, /*train=*/false);
+    const adarts::EvalResult r = trainer->evaluate(test, *batch_size);
+    fmt::print("loss {:.4f} top-1 {} top-5 {} ({} images)\n", r.loss, percent(r.top1), percent(r.top5), r.samples);
+    return 0;
+  };
+}
+
+}  // namespace adarts::cli
