@@ -226,6 +226,19 @@ EpochSummary Search::run_epoch(const SearchCallback& callback, bool* completed) 
   return finish_epoch();
 }
 
+int64_t Search::advance(int64_t steps) {
+  if (steps < 0) throw invalid_argument("the number of steps must be >= 0");
+  int64_t ended = 0;
+  for (int64_t i = 0; i < steps; ++i) {
+    step();
+    if (step_in_epoch_ >= steps_per_epoch()) {
+      finish_epoch();
+      ++ended;
+    }
+  }
+  return ended;
+}
+
 std::pair<double, double> Search::evaluate_validation() {
   at::NoGradGuard no_grad;
   net_->eval();
@@ -279,6 +292,7 @@ EpochSummary Search::finish_epoch() {
   s.json = json::serialize(line);
   write_outputs(s);
 
+  last_summary_ = s;
   ++epoch_;
   step_in_epoch_ = 0;
   epoch_loss_sum_ = epoch_correct_ = 0.0;

@@ -58,6 +58,13 @@ struct SyntheticSpec {
 };
 Dataset make_synthetic(const SyntheticSpec& spec, uint64_t seed);
 
+// Opens a dataset from a JSON spec, the form the C ABI and configs use:
+//   {"kind":"idx","dir":"...","train":true,"subset":0}
+//   {"kind":"cifar10","dir":"...","train":true,"subset":0}
+//   {"kind":"synthetic","size":256,"channels":3,"height":16,"width":16,"classes":10,"noise":0.5,"seed":1}
+// Unknown kinds and keys, wrong types: adarts::Error(parse_error) naming the key.
+Dataset load_dataset_from_spec(const std::string& spec_json);
+
 // The samples at `indices` (int64 1-D tensor or vector), sharing nothing with `data`.
 Dataset subset(const Dataset& data, const std::vector<int64_t>& indices);
 

@@ -78,6 +78,13 @@ class Search {
   // Evaluates, logs and records the epoch (also called by run_epoch).
   EpochSummary finish_epoch();
 
+  // Runs `steps` steps, ending each epoch (finish_epoch) when its last step is
+  // done: the host-driven loop. Returns the number of epochs ended.
+  int64_t advance(int64_t steps);
+
+  // The summary of the last ended epoch (epoch -1 and empty json before any).
+  const EpochSummary& last_epoch_summary() const { return last_summary_; }
+
   Genotype genotype() const;
   at::Tensor alphas_normal() const;  // a CPU copy
   at::Tensor alphas_reduce() const;
@@ -91,6 +98,11 @@ class Search {
 
  private:
   struct Optimizers;
+  static EpochSummary make_empty_summary() {
+    EpochSummary s;
+    s.epoch = -1;
+    return s;
+  }
   std::pair<double, double> evaluate_validation();
   void write_outputs(const EpochSummary& summary);
 
@@ -107,6 +119,7 @@ class Search {
   int64_t epoch_samples_ = 0;
   double epoch_seconds_ = 0.0;
   std::atomic<bool> cancel_requested_{false};
+  EpochSummary last_summary_ = make_empty_summary();
   std::ofstream metrics_;
 };
 
