@@ -6,6 +6,7 @@
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
 
 #include <cstdint>
 #include <memory>
@@ -48,12 +49,24 @@ class Network : public torch::nn::Module {
   // Number of trainable parameters, with or without the auxiliary head.
   int64_t parameter_count(bool include_auxiliary = true) const;
 
+  // Modules (named as registered): "stem" (CIFAR) or "stem0" and "stem1"
+  // (ImageNet), "cell0".."cell{layers-1}", "auxiliary_head" (only with
+  // options.auxiliary) and "classifier". 4-D weights are channels-last.
+
  private:
-  struct Impl;
-  std::shared_ptr<Impl> impl_;
+  class Stem;  // defined in network.cpp
+  class Cell;
+  class AuxiliaryHead;
+
   Genotype genotype_;
   NetworkOptions options_;
   double drop_path_prob_ = 0.0;
+  at::Generator generator_;  // weights, then drop-path masks
+  std::vector<std::shared_ptr<Stem>> stems_;  // CIFAR: s0 = s1 = stem(x); ImageNet: s0 = stem0(x), s1 = stem1(s0)
+  std::vector<std::shared_ptr<Cell>> cells_;
+  std::shared_ptr<AuxiliaryHead> auxiliary_head_;
+  int64_t auxiliary_after_ = -1;  // index of the cell whose output feeds the auxiliary head
+  torch::nn::Linear classifier_{nullptr};
 };
 
 // Multiply-adds of one forward pass of one image of `height` x `width`
