@@ -1,0 +1,176 @@
+/*
+ * adarts C API: differentiable architecture search with the amended gradient.
+ *
+ * A stable C ABI over the C++ core, for C programs, other languages and AutoML
+ * platforms. Pure C99; also compiles as C++.
+ *
+ * Rules that hold for every function below:
+ *  - Errors: every fallible call returns an adarts_status; ADARTS_OK is 0.
+ *    On failure adarts_last_error() returns a message for the calling thread,
+ *    and out-parameters are left untouched. NULL handles and NULL out-pointers
+ *    are ADARTS_INVALID_ARGUMENT, never a crash. No C++ exception crosses this
+ *    boundary.
+ *  - Strings returned through `char** out` are allocated by the library, owned
+ *    by the caller, and released with adarts_string_free(). Strings passed in
+ *    are UTF-8, NUL-terminated, and only read during the call.
+ *  - Handles: adarts_X_create/open(..., adarts_X** out) creates, adarts_X_free()
+ *    releases (NULL is accepted). A handle may be used from any thread, but not
+ *    from two threads at once, except adarts_search_cancel() and
+ *    adarts_trainer_cancel(), which are safe to call from any thread at any
+ *    time. Different handles may be used concurrently. The CPU thread count is
+ *    per process (the last created search or trainer sets it).
+ *  - Callbacks are called only on the thread that called the API function, and
+ *    must not call back into the same handle. A non-zero return asks to stop.
+ *  - Configs and results are JSON documents (UTF-8). Config keys are those of
+ *    the `adarts` command's config files; unknown keys are errors.
+ *  - Evolution is append-only: new functions and enum values are added, none
+ *    removed or changed within one ADARTS_VERSION_MAJOR.
+ */
+#ifndef ADARTS_ADARTS_H
+#define ADARTS_ADARTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ADARTS_VERSION_MAJOR 0
+#define ADARTS_VERSION_MINOR 1
+#define ADARTS_VERSION_PATCH 0
+
+#if defined(_WIN32)
+#define ADARTS_API __declspec(dllexport)
+#else
+#define ADARTS_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum adarts_status {
+  ADARTS_OK = 0,
+  ADARTS_INVALID_ARGUMENT = 1, /* NULL pointer, value out of range, unknown name */
+  ADARTS_PARSE_ERROR = 2,      /* malformed JSON, genotype text or data file */
+  ADARTS_IO_ERROR = 3,         /* a file could not be read or written */
+  ADARTS_UNSUPPORTED = 4,      /* e.g. a CUDA device on a CPU-only build */
+  ADARTS_CANCELLED = 5,        /* stopped by adarts_*_cancel() or a callback */
+  ADARTS_OUT_OF_MEMORY = 6,
+  ADARTS_INTERNAL = 7          /* a bug: please report with the message */
+} adarts_status;
+
+typedef struct adarts_dataset adarts_dataset;
+typedef struct adarts_search adarts_search;
+typedef struct adarts_genotype adarts_genotype;
+typedef struct adarts_trainer adarts_trainer;
+
+/* Progress of run_epoch calls, after every step. `epoch` is 0-based, `step`
+ * 1-based within the epoch; `loss` and `accuracy` are the epoch's running
+ * means. Return 0 to go on, non-zero to stop after this step. */
+typedef int (*adarts_progress_fn)(void* user, int64_t epoch, int64_t step, int64_t steps_per_epoch,
+                                  double loss, double accuracy);
+
+/* ---- Library ---------------------------------------------------------- */
+
+/* The version of the loaded library (compare with ADARTS_VERSION_* of the
+ * header you compiled against). Any pointer may be NULL. Never fails. */
+ADARTS_API void adarts_version(int* major, int* minor, int* patch);
+/* "MAJOR.MINOR.PATCH"; static storage, do not free. */
+ADARTS_API const char* adarts_version_string(void);
+/* {"version","abi_major","torch_version","cuda_available","cuda_devices","threads"}. */
+ADARTS_API adarts_status adarts_build_info(char** out_json);
+/* The message of the last failing call on this thread ("" if none). Valid
+ * until the next adarts call on this thread; do not free. */
+ADARTS_API const char* adarts_last_error(void);
+/* Releases a string returned by this library. NULL is accepted. */
+ADARTS_API void adarts_string_free(char* s);
+
+/* ---- Datasets --------------------------------------------------------- */
+
+/* Opens a dataset from a JSON spec:
+ *   {"kind":"idx","dir":"/usr/share/datasets/fashion-mnist","train":true,"subset":0}
+ *   {"kind":"cifar10","dir":"...","train":true}
+ *   {"kind":"synthetic","size":256,"channels":3,"height":16,"width":16,"classes":10,"seed":1}
+ * `subset` (optional, 0 = all) keeps the first N samples. Errors: parse error
+ * for a bad spec or file contents, I/O error for missing files. */
+ADARTS_API adarts_status adarts_dataset_open(const char* spec_json, adarts_dataset** out);
+ADARTS_API void adarts_dataset_free(adarts_dataset* dataset);
+/* {"name","size","channels","height","width","classes"}. */
+ADARTS_API adarts_status adarts_dataset_info(const adarts_dataset* dataset, char** out_json);
+
+/* ---- Searches --------------------------------------------------------- */
+
+/* Creates a search from a JSON config (the `adarts search` config schema; keys
+ * not given take the paper's defaults). With `dataset` non-NULL the search runs
+ * on it (the config's dataset keys are then ignored); with NULL the config's
+ * dataset is loaded. The dataset is copied: it may be freed afterwards. */
+ADARTS_API adarts_status adarts_search_create(const char* config_json, const adarts_dataset* dataset,
+                                              adarts_search** out);
+ADARTS_API void adarts_search_free(adarts_search* search);
+/* Runs `steps` search steps (architecture then weight update each), ending
+ * each epoch -- evaluation, metrics line, genotype files -- when its last step
+ * is done. The host drives the loop. */
+ADARTS_API adarts_status adarts_search_step(adarts_search* search, int64_t steps);
+/* Runs the rest of the current epoch and ends it. `progress` may be NULL.
+ * Returns ADARTS_CANCELLED when the callback or adarts_search_cancel() stopped
+ * it; the epoch then stays open and the handle usable (call again to go on). */
+ADARTS_API adarts_status adarts_search_run_epoch(adarts_search* search, adarts_progress_fn progress, void* user);
+/* Asks a running adarts_search_run_epoch to stop after its current step.
+ * Safe from any thread. */
+ADARTS_API adarts_status adarts_search_cancel(adarts_search* search);
+/* {"epoch","step_in_epoch","steps_per_epoch","epochs","weight_lr"}. */
+ADARTS_API adarts_status adarts_search_state(const adarts_search* search, char** out_json);
+/* Copies the raw alphas of `cell` ("normal" or "reduce"), row-major
+ * [edges][ops], into `buffer`. `*count` receives the number of values; with
+ * `buffer` NULL only the count is returned (the size query). Fails with
+ * ADARTS_INVALID_ARGUMENT, leaving `buffer` untouched, when `capacity` is too small. */
+ADARTS_API adarts_status adarts_search_alphas(const adarts_search* search, const char* cell, float* buffer,
+                                              size_t capacity, size_t* count);
+/* The metrics line of the last ended epoch (losses, accuracies, softmax of
+ * every edge, genotype); "{}" before the first epoch ends. */
+ADARTS_API adarts_status adarts_search_metrics(const adarts_search* search, char** out_json);
+/* The genotype derived from the current alphas; free with adarts_genotype_free. */
+ADARTS_API adarts_status adarts_search_genotype(const adarts_search* search, adarts_genotype** out);
+
+/* ---- Genotypes -------------------------------------------------------- */
+
+/* From the versioned genotype JSON (schemas/genotype.schema.json). */
+ADARTS_API adarts_status adarts_genotype_from_json(const char* json, adarts_genotype** out);
+/* From the original DARTS text form: Genotype(normal=[('sep_conv_3x3', 0), ...], ...). */
+ADARTS_API adarts_status adarts_genotype_from_darts_text(const char* text, adarts_genotype** out);
+ADARTS_API void adarts_genotype_free(adarts_genotype* genotype);
+ADARTS_API adarts_status adarts_genotype_to_json(const adarts_genotype* genotype, char** out_json);
+ADARTS_API adarts_status adarts_genotype_to_darts_text(const adarts_genotype* genotype, char** out_text);
+/* Graphviz DOT of one cell, `cell` = "normal" or "reduce". */
+ADARTS_API adarts_status adarts_genotype_to_dot(const adarts_genotype* genotype, const char* cell, char** out_dot);
+/* Parameters of the network built from the genotype. `network_json` (may be
+ * NULL for the DARTS CIFAR network) sets {"in_channels","num_classes",
+ * "channels","layers","auxiliary","imagenet"}. */
+ADARTS_API adarts_status adarts_genotype_parameter_count(const adarts_genotype* genotype, const char* network_json,
+                                                         int64_t* out);
+
+/* ---- Trainers (re-training a genotype from scratch) -------------------- */
+
+/* Builds the evaluation network of `genotype` and its trainer from a JSON
+ * config (the `adarts train` config schema; keys not given take the paper's
+ * defaults). With `train` non-NULL it trains on that dataset (copied), else on
+ * the config's. */
+ADARTS_API adarts_status adarts_trainer_create(const adarts_genotype* genotype, const char* config_json,
+                                               const adarts_dataset* train, adarts_trainer** out);
+/* Loads a model written by adarts_trainer_save. `device` may be NULL (the
+ * saved device). The result evaluates and saves; it cannot train (no data). */
+ADARTS_API adarts_status adarts_trainer_load(const char* path, const char* device, adarts_trainer** out);
+ADARTS_API void adarts_trainer_free(adarts_trainer* trainer);
+/* One training epoch; same callback and cancellation rules as adarts_search_run_epoch. */
+ADARTS_API adarts_status adarts_trainer_run_epoch(adarts_trainer* trainer, adarts_progress_fn progress, void* user);
+/* Safe from any thread. */
+ADARTS_API adarts_status adarts_trainer_cancel(adarts_trainer* trainer);
+/* {"loss","top1","top5","samples"} on `data`, or on the config's test set when NULL. */
+ADARTS_API adarts_status adarts_trainer_evaluate(adarts_trainer* trainer, const adarts_dataset* data, char** out_json);
+/* Weights, genotype and config in one file, written atomically. */
+ADARTS_API adarts_status adarts_trainer_save(const adarts_trainer* trainer, const char* path);
+ADARTS_API adarts_status adarts_trainer_genotype(const adarts_trainer* trainer, adarts_genotype** out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ADARTS_ADARTS_H */

@@ -1,0 +1,312 @@
+/* The C API from C: argument checking of every function, error messages,
+ * string ownership, the host-driven loop, alphas with the size query, the
+ * callback's cancel request, genotype round trips. Compiled as C99. */
+#include <adarts/adarts.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+static int checks = 0;
+
+#define EXPECT(cond)                                                         \
+  do {                                                                       \
+    ++checks;                                                                \
+    if (!(cond)) {                                                           \
+      ++failures;                                                            \
+      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);    \
+    }                                                                        \
+  } while (0)
+
+#define EXPECT_STATUS(call, expected)                                                          \
+  do {                                                                                         \
+    adarts_status s_ = (call);                                                                 \
+    ++checks;                                                                                  \
+    if (s_ != (expected)) {                                                                    \
+      ++failures;                                                                              \
+      fprintf(stderr, "%s:%d: %s returned %d, expected %d (%s)\n", __FILE__, __LINE__, #call, \
+              (int)s_, (int)(expected), adarts_last_error());                                  \
+    }                                                                                          \
+  } while (0)
+
+#define EXPECT_ERROR_MENTIONS(word) EXPECT(strstr(adarts_last_error(), (word)) != NULL)
+
+static const char* kSynthetic = "{\"kind\":\"synthetic\",\"size\":64,\"channels\":1,\"height\":8,\"width\":8}";
+static const char* kSearchConfig =
+    "{\"channels\":4,\"layers\":2,\"batch_size\":8,\"epochs\":2,\"threads\":1,\"out_dir\":\"capi_c_test_search\"}";
+static const char* kDartsV2 =
+    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+    "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], "
+    "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+    "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])";
+
+static void test_library(void) {
+  int major = -1, minor = -1, patch = -1;
+  char* info = NULL;
+  char expected[32];
+  adarts_version(&major, &minor, &patch);
+  EXPECT(major == ADARTS_VERSION_MAJOR && minor == ADARTS_VERSION_MINOR && patch == ADARTS_VERSION_PATCH);
+  adarts_version(NULL, NULL, NULL); /* must not crash */
+  snprintf(expected, sizeof expected, "%d.%d.%d", major, minor, patch);
+  EXPECT(strcmp(adarts_version_string(), expected) == 0);
+  EXPECT_STATUS(adarts_build_info(NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("NULL");
+  EXPECT_STATUS(adarts_build_info(&info), ADARTS_OK);
+  EXPECT(info != NULL && strstr(info, "\"torch_version\"") != NULL && strstr(info, "\"cuda_available\"") != NULL);
+  adarts_string_free(info);
+  adarts_string_free(NULL);
+}
+
+static void test_datasets(void) {
+  adarts_dataset* d = NULL;
+  adarts_dataset* untouched = (adarts_dataset*)0x1;
+  char* info = NULL;
+  EXPECT_STATUS(adarts_dataset_open(NULL, &d), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_dataset_open(kSynthetic, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_dataset_open("{\"kind\":", &untouched), ADARTS_PARSE_ERROR);
+  EXPECT(untouched == (adarts_dataset*)0x1); /* out-params untouched on failure */
+  EXPECT_STATUS(adarts_dataset_open("{\"kind\":\"imagenet\"}", &untouched), ADARTS_PARSE_ERROR);
+  EXPECT_ERROR_MENTIONS("kind");
+  EXPECT_STATUS(adarts_dataset_open("{\"kind\":\"synthetic\",\"sise\":3}", &untouched), ADARTS_PARSE_ERROR);
+  EXPECT_ERROR_MENTIONS("sise");
+  EXPECT_STATUS(adarts_dataset_open("{\"kind\":\"idx\",\"dir\":\"/no/such/dir\"}", &untouched), ADARTS_IO_ERROR);
+  EXPECT(untouched == (adarts_dataset*)0x1);
+  EXPECT_STATUS(adarts_dataset_info(NULL, &info), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_dataset_open(kSynthetic, &d), ADARTS_OK);
+  EXPECT_STATUS(adarts_dataset_info(d, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_dataset_info(d, &info), ADARTS_OK);
+  EXPECT(info != NULL && strstr(info, "\"size\":64") != NULL);
+  adarts_string_free(info);
+  adarts_dataset_free(d);
+  adarts_dataset_free(NULL);
+}
+
+static int stop_after_two(void* user, int64_t epoch, int64_t step, int64_t steps_per_epoch, double loss,
+                          double accuracy) {
+  int* calls = (int*)user;
+  (void)epoch;
+  (void)steps_per_epoch;
+  (void)accuracy;
+  ++*calls;
+  EXPECT(loss > 0.0);
+  return step >= 2;
+}
+
+static void test_search(void) {
+  adarts_dataset* d = NULL;
+  adarts_search* s = NULL;
+  adarts_search* untouched = (adarts_search*)0x1;
+  adarts_genotype* g = NULL;
+  char* text = NULL;
+  size_t count = 0;
+  float* before = NULL;
+  float* after = NULL;
+  float small[3];
+  int calls = 0;
+  size_t i;
+  int changed = 0;
+
+  EXPECT_STATUS(adarts_dataset_open(kSynthetic, &d), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_create(NULL, d, &s), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_create(kSearchConfig, d, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_create("{\"etta\":1}", d, &untouched), ADARTS_PARSE_ERROR);
+  EXPECT_ERROR_MENTIONS("etta");
+  EXPECT_STATUS(adarts_search_create("{\"eta\":-1}", d, &untouched), ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("eta");
+  EXPECT_STATUS(adarts_search_create("{\"estimator\":\"magic\"}", d, &untouched), ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("magic");
+  EXPECT_STATUS(adarts_search_create("not json", d, &untouched), ADARTS_PARSE_ERROR);
+  EXPECT(untouched == (adarts_search*)0x1);
+  EXPECT_STATUS(adarts_search_create(kSearchConfig, d, &s), ADARTS_OK);
+  adarts_dataset_free(d); /* the search keeps its own copy */
+
+  EXPECT_STATUS(adarts_search_step(NULL, 1), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_step(s, 0), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_run_epoch(NULL, NULL, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_cancel(NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_state(NULL, &text), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_state(s, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_metrics(NULL, &text), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_metrics(s, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_genotype(NULL, &g), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_genotype(s, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_alphas(NULL, "normal", NULL, 0, &count), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_alphas(s, NULL, NULL, 0, &count), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_alphas(s, "normal", NULL, 0, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_alphas(s, "middle", NULL, 0, &count), ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("middle");
+
+  /* The size query, then a too-small buffer (left untouched), then the copy. */
+  EXPECT_STATUS(adarts_search_alphas(s, "normal", NULL, 0, &count), ADARTS_OK);
+  EXPECT(count == 14 * 8);
+  small[0] = 42.0f;
+  EXPECT_STATUS(adarts_search_alphas(s, "normal", small, 3, &count), ADARTS_INVALID_ARGUMENT);
+  EXPECT(small[0] == 42.0f);
+  before = (float*)malloc(count * sizeof(float));
+  after = (float*)malloc(count * sizeof(float));
+  EXPECT_STATUS(adarts_search_alphas(s, "normal", before, count, &count), ADARTS_OK);
+
+  EXPECT_STATUS(adarts_search_metrics(s, &text), ADARTS_OK);
+  EXPECT(strcmp(text, "{}") == 0);
+  adarts_string_free(text);
+
+  /* Host-driven steps, then an epoch stopped by the callback after 2 steps. */
+  EXPECT_STATUS(adarts_search_step(s, 1), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_alphas(s, "normal", after, count, &count), ADARTS_OK);
+  for (i = 0; i < count; ++i) changed |= before[i] != after[i];
+  EXPECT(changed);
+  EXPECT_STATUS(adarts_search_run_epoch(s, stop_after_two, &calls), ADARTS_CANCELLED);
+  EXPECT(calls == 1); /* one step was already done: the callback sees step 2 first */
+  EXPECT_STATUS(adarts_search_state(s, &text), ADARTS_OK);
+  EXPECT(strstr(text, "\"step_in_epoch\":2") != NULL && strstr(text, "\"epoch\":0") != NULL);
+  adarts_string_free(text);
+  /* The handle stays usable: finish the epoch. */
+  EXPECT_STATUS(adarts_search_run_epoch(s, NULL, NULL), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_metrics(s, &text), ADARTS_OK);
+  EXPECT(strstr(text, "\"val_accuracy\"") != NULL && strstr(text, "\"genotype\"") != NULL);
+  adarts_string_free(text);
+  EXPECT_STATUS(adarts_search_genotype(s, &g), ADARTS_OK);
+  EXPECT_STATUS(adarts_genotype_to_json(g, &text), ADARTS_OK);
+  EXPECT(strstr(text, "\"format\": \"adarts.genotype\"") != NULL || strstr(text, "\"format\":\"adarts.genotype\"") != NULL);
+  adarts_string_free(text);
+  adarts_genotype_free(g);
+  free(before);
+  free(after);
+  adarts_search_free(s);
+  adarts_search_free(NULL);
+}
+
+static void test_genotypes(void) {
+  adarts_genotype* g = NULL;
+  adarts_genotype* back = NULL;
+  adarts_genotype* untouched = (adarts_genotype*)0x1;
+  char* json = NULL;
+  char* json2 = NULL;
+  char* text = NULL;
+  int64_t params = -1;
+
+  EXPECT_STATUS(adarts_genotype_from_darts_text(NULL, &g), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_from_darts_text(kDartsV2, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_from_darts_text("Genotype(normal=[('conv_9x9', 0)", &untouched), ADARTS_PARSE_ERROR);
+  EXPECT(untouched == (adarts_genotype*)0x1);
+  EXPECT_STATUS(adarts_genotype_from_json(NULL, &g), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_from_json("{\"format\":\"adarts.genotype\",\"version\":99}", &untouched),
+                ADARTS_PARSE_ERROR);
+  EXPECT_ERROR_MENTIONS("version");
+  EXPECT_STATUS(adarts_genotype_from_json("{\"format\":\"adarts.genotype\",\"version\":1,\"space\":\"darts\","
+                                          "\"normal\":[{\"op\":\"sep_conv_3x3\",\"from\":0,\"to\":2}]}",
+                                          &untouched),
+                ADARTS_PARSE_ERROR);
+  EXPECT_ERROR_MENTIONS("normal");
+
+  EXPECT_STATUS(adarts_genotype_from_darts_text(kDartsV2, &g), ADARTS_OK);
+  {
+    /* A complete document with one unknown op: the message names it. */
+    char* valid = NULL;
+    char* bad = NULL;
+    char* at = NULL;
+    EXPECT_STATUS(adarts_genotype_to_json(g, &valid), ADARTS_OK);
+    bad = (char*)malloc(strlen(valid) + 1);
+    strcpy(bad, valid);
+    at = strstr(bad, "sep_conv_3x3");
+    EXPECT(at != NULL);
+    if (at) memcpy(at, "sep_conv_9x9", 12);
+    EXPECT_STATUS(adarts_genotype_from_json(bad, &untouched), ADARTS_PARSE_ERROR);
+    EXPECT_ERROR_MENTIONS("sep_conv_9x9");
+    EXPECT(untouched == (adarts_genotype*)0x1);
+    free(bad);
+    adarts_string_free(valid);
+  }
+  EXPECT_STATUS(adarts_genotype_to_json(NULL, &json), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_to_json(g, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_to_json(g, &json), ADARTS_OK);
+  EXPECT_STATUS(adarts_genotype_from_json(json, &back), ADARTS_OK);
+  EXPECT_STATUS(adarts_genotype_to_json(back, &json2), ADARTS_OK);
+  EXPECT(strcmp(json, json2) == 0);
+  EXPECT_STATUS(adarts_genotype_to_darts_text(NULL, &text), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_to_darts_text(back, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_to_darts_text(back, &text), ADARTS_OK);
+  EXPECT(strcmp(text, kDartsV2) == 0);
+  adarts_string_free(text);
+  EXPECT_STATUS(adarts_genotype_to_dot(g, NULL, &text), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_to_dot(NULL, "normal", &text), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_to_dot(g, "normal", NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_to_dot(g, "sideways", &text), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_to_dot(g, "normal", &text), ADARTS_OK);
+  EXPECT(strstr(text, "dil_conv_3x3") != NULL && strstr(text, "digraph") != NULL);
+  adarts_string_free(text);
+  EXPECT_STATUS(adarts_genotype_parameter_count(NULL, NULL, &params), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_parameter_count(g, NULL, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_genotype_parameter_count(g, "{\"width\":3}", &params), ADARTS_PARSE_ERROR);
+  EXPECT(params == -1);
+  EXPECT_STATUS(adarts_genotype_parameter_count(g, "{\"channels\":8,\"layers\":5}", &params), ADARTS_OK);
+  EXPECT(params > 10000);
+  adarts_string_free(json);
+  adarts_string_free(json2);
+  adarts_genotype_free(back);
+  adarts_genotype_free(g);
+  adarts_genotype_free(NULL);
+}
+
+static void test_trainer(void) {
+  adarts_genotype* g = NULL;
+  adarts_dataset* d = NULL;
+  adarts_trainer* t = NULL;
+  adarts_trainer* loaded = NULL;
+  adarts_trainer* untouched = (adarts_trainer*)0x1;
+  char* a = NULL;
+  char* b = NULL;
+  int calls = 0;
+  const char* config =
+      "{\"channels\":4,\"layers\":3,\"batch_size\":8,\"epochs\":1,\"cutout\":0,\"auxiliary\":false,"
+      "\"threads\":1,\"out_dir\":\"capi_c_test_train\"}";
+
+  EXPECT_STATUS(adarts_genotype_from_darts_text(kDartsV2, &g), ADARTS_OK);
+  EXPECT_STATUS(adarts_dataset_open(kSynthetic, &d), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_create(NULL, config, d, &t), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_create(g, NULL, d, &t), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_create(g, config, d, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_create(g, "{\"lr\":\"fast\"}", d, &untouched), ADARTS_PARSE_ERROR);
+  EXPECT_ERROR_MENTIONS("lr");
+  EXPECT(untouched == (adarts_trainer*)0x1);
+  EXPECT_STATUS(adarts_trainer_create(g, config, d, &t), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_run_epoch(NULL, NULL, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_cancel(NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_run_epoch(t, stop_after_two, &calls), ADARTS_CANCELLED);
+  EXPECT(calls == 2);
+  EXPECT_STATUS(adarts_trainer_run_epoch(t, NULL, NULL), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_evaluate(NULL, d, &a), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_evaluate(t, d, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_evaluate(t, d, &a), ADARTS_OK);
+  EXPECT(strstr(a, "\"top1\"") != NULL && strstr(a, "\"samples\":64") != NULL);
+  EXPECT_STATUS(adarts_trainer_save(NULL, "x"), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_save(t, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_save(t, "capi_c_test_model.pt"), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_load(NULL, NULL, &loaded), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_load("capi_c_test_model.pt", NULL, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_load("/no/such/model.pt", NULL, &untouched), ADARTS_IO_ERROR);
+  EXPECT(untouched == (adarts_trainer*)0x1);
+  EXPECT_STATUS(adarts_trainer_load("capi_c_test_model.pt", NULL, &loaded), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_evaluate(loaded, d, &b), ADARTS_OK);
+  EXPECT(a != NULL && b != NULL && strcmp(a, b) == 0); /* the same accuracy and loss after a reload */
+  adarts_string_free(a);
+  adarts_string_free(b);
+  EXPECT_STATUS(adarts_trainer_genotype(NULL, &g), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_genotype(loaded, NULL), ADARTS_INVALID_ARGUMENT);
+  adarts_trainer_free(loaded);
+  adarts_trainer_free(t);
+  adarts_trainer_free(NULL);
+  adarts_dataset_free(d);
+  adarts_genotype_free(g);
+}
+
+int main(void) {
+  test_library();
+  test_datasets();
+  test_search();
+  test_genotypes();
+  test_trainer();
+  printf("%d checks, %d failures\n", checks, failures);
+  return failures == 0 ? 0 : 1;
+}
