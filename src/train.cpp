@@ -563,7 +563,8 @@ std::unique_ptr<Trainer> Trainer::load(const std::string& path, const std::strin
 
   std::vector<std::string> names;
   try {
-    for (const auto& n : json::parse(names_json).as_array()) names.emplace_back(n.as_string());
+    const json::value parsed = json::parse(names_json);
+    for (const auto& n : parsed.as_array()) names.emplace_back(n.as_string());
   } catch (const std::exception& e) {
     throw bad(std::string("malformed state names: ") + e.what());
   }

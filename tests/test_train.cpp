@@ -200,6 +200,9 @@ TEST(Trainer, ShortTrainingLowersTheLoss) {
   for (bool auxiliary : {true, false}) {
     TrainConfig c = tiny_config(auxiliary ? "learn_aux" : "learn");
     c.auxiliary = auxiliary;
+    c.train_subset = 256;
+    c.epochs = 6;
+    c.cutout = 0;
     auto trainer = make_trainer(c);
     const Dataset test = load_train_dataset(c, false);
     const EvalResult before = trainer->evaluate(test);
@@ -207,7 +210,7 @@ TEST(Trainer, ShortTrainingLowersTheLoss) {
     for (int64_t e = 0; e < c.epochs; ++e) {
       const TrainEpochSummary s = trainer->run_epoch();
       EXPECT_EQ(s.epoch, e);
-      EXPECT_EQ(s.steps, 128 / 16);
+      EXPECT_EQ(s.steps, 256 / 16);
       EXPECT_TRUE(std::isfinite(s.train_loss));
       losses.push_back(s.train_loss);
     }
@@ -215,7 +218,7 @@ TEST(Trainer, ShortTrainingLowersTheLoss) {
     EXPECT_LT(losses.back(), losses.front()) << "auxiliary " << auxiliary;
     const EvalResult after = trainer->evaluate(test);
     EXPECT_LT(after.loss, before.loss) << "auxiliary " << auxiliary;
-    EXPECT_GT(after.top1, 0.3) << "auxiliary " << auxiliary;  // chance is 0.1
+    EXPECT_GT(after.top1, 0.5) << "auxiliary " << auxiliary;  // chance is 0.1
     EXPECT_EQ(after.samples, 64);
   }
 }
