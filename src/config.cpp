@@ -22,6 +22,8 @@ void for_each_field(Config& c, Visitor&& visit) {
   visit("train_subset", c.train_subset);
   visit("crop_padding", c.crop_padding);
   visit("horizontal_flip", c.horizontal_flip);
+  visit("space", c.space);
+  visit("ops", c.ops);
   visit("channels", c.channels);
   visit("layers", c.layers);
   visit("steps", c.steps);
@@ -80,6 +82,20 @@ EstimatorOptions SearchConfig::estimator_options() const {
   return o;
 }
 
+SearchSpace SearchConfig::search_space() const {
+  std::vector<std::string> op_list;
+  std::string item;
+  for (char ch : ops + ",") {
+    if (ch == ',') {
+      if (!item.empty()) op_list.push_back(item);
+      item.clear();
+    } else if (ch != ' ') {
+      item += ch;
+    }
+  }
+  return make_search_space(space, op_list, static_cast<int>(steps));
+}
+
 SearchConfig paper_search_config() { return SearchConfig{}; }
 
 SearchConfig quick_search_config() {
@@ -127,6 +143,8 @@ void validate(const SearchConfig& c) {
   require(c.log_every >= 1, "log_every must be >= 1");
   require(!c.out_dir.empty(), "out_dir must not be empty");
   make_estimator(c.estimator_options());  // checks the estimator and hvp names
+  require(c.space != "s2", "space s2 (one alpha set per cell) is not supported yet; use darts or s1");
+  c.search_space();  // checks the space and op names
 }
 
 std::string to_json(const SearchConfig& config) {

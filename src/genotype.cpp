@@ -712,6 +712,21 @@ CellGenotype derive_cell(const at::Tensor& weights, const std::vector<std::strin
   }
   if (candidates.empty()) throw invalid_argument("derive_cell: no op other than 'none' to choose from");
 
+  return derive_cell_on_edges(weights, op_names, dense_edges(steps), steps, inputs_per_node);
+}
+
+CellGenotype derive_cell_on_edges(const at::Tensor& weights, const std::vector<std::string>& op_names,
+                                  const std::vector<CellEdge>& edges, int steps, int inputs_per_node) {
+  if (!weights.defined() || weights.dim() != 2 || weights.size(0) != static_cast<std::int64_t>(edges.size()) ||
+      weights.size(1) != static_cast<std::int64_t>(op_names.size())) {
+    throw invalid_argument("derive_cell_on_edges: weights must have shape [" + std::to_string(edges.size()) + ", " +
+                           std::to_string(op_names.size()) + "] (edges, ops)");
+  }
+  std::vector<std::size_t> candidates;  // op columns other than none
+  for (std::size_t j = 0; j < op_names.size(); ++j) {
+    if (op_names[j] != "none") candidates.push_back(j);
+  }
+  if (candidates.empty()) throw invalid_argument("derive_cell: no op other than 'none' to choose from");
   const at::Tensor w = weights.detach().to(at::kCPU, at::kDouble).contiguous();
   const double* p = w.data_ptr<double>();
   const std::size_t num_ops = op_names.size();
@@ -719,28 +734,30 @@ CellGenotype derive_cell(const at::Tensor& weights, const std::vector<std::strin
     if (std::isnan(p[i])) throw invalid_argument("derive_cell: weights contain NaN");
 
   CellGenotype cell;
-  std::size_t offset = 0;
-  for (int node = 0; node < steps; ++node) {
-    const std::size_t n_in = static_cast<std::size_t>(node) + 2;
-    std::vector<std::size_t> best_op(n_in);
-    std::vector<double> strength(n_in);
-    for (std::size_t e = 0; e < n_in; ++e) {
-      const double* row = p + (offset + e) * num_ops;
+  for (int node = 2; node < steps + 2; ++node) {
+    std::vector<std::size_t> incoming;  // edge indices into `edges`
+    for (std::size_t e = 0; e < edges.size(); ++e) {
+      if (edges[e].to == node) incoming.push_back(e);
+    }
+    std::vector<std::size_t> best_op(incoming.size());
+    std::vector<double> strength(incoming.size());
+    for (std::size_t k = 0; k < incoming.size(); ++k) {
+      const double* row = p + incoming[k] * num_ops;
       std::size_t best = candidates[0];
       for (std::size_t j : candidates)
         if (row[j] > row[best]) best = j;  // strict: the lower column wins ties
-      best_op[e] = best;
-      strength[e] = row[best];
+      best_op[k] = best;
+      strength[k] = row[best];
     }
-    std::vector<std::size_t> order(n_in);
+    std::vector<std::size_t> order(incoming.size());
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
                      [&](std::size_t a, std::size_t b) { return strength[a] > strength[b]; });
-    order.resize(static_cast<std::size_t>(inputs_per_node));
-    std::sort(order.begin(), order.end());
-    for (std::size_t e : order)
-      cell.edges.push_back(GenotypeEdge{op_names[best_op[e]], static_cast<int>(e), node + 2});
-    offset += n_in;
+    order.resize(std::min(order.size(), static_cast<std::size_t>(inputs_per_node)));
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return edges[incoming[a]].from < edges[incoming[b]].from; });
+    for (std::size_t k : order)
+      cell.edges.push_back(GenotypeEdge{op_names[best_op[k]], edges[incoming[k]].from, node});
   }
   for (int node = 2; node < steps + 2; ++node) cell.concat.push_back(node);
   return cell;

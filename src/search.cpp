@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "adarts/error.h"
+#include "adarts/monitor.h"
 #include "adarts/supernet.h"
 
 namespace adarts {
@@ -116,6 +117,11 @@ Search::Search(SearchConfig config, Dataset data)
   options.layers = config_.layers;
   options.steps = config_.steps;
   options.multiplier = config_.steps;
+  const SearchSpace space = config_.search_space();
+  options.ops = space.ops;
+  options.edges = space.edges;
+  options.inputs_per_node = space.inputs_per_node;
+  options.space = space.name;
   net_ = std::make_shared<Supernet>(options, generator_, device_);
   estimator_ = make_estimator(config_.estimator_options());
 
@@ -288,6 +294,16 @@ EpochSummary Search::finish_epoch() {
   for (const auto& op : net_->op_names()) ops.emplace_back(op);
   weights["ops"] = std::move(ops);
   line["alpha_softmax"] = std::move(weights);
+  const at::Tensor normal_softmax = at::softmax(net_->alphas_normal().detach(), -1);
+  const at::Tensor reduce_softmax = at::softmax(net_->alphas_reduce().detach(), -1);
+  s.collapse = collapse_figures(normal_softmax, reduce_softmax, net_->op_names(), s.genotype);
+  json::object collapse;
+  collapse["none_weight_mean"] = s.collapse.none_weight_mean;
+  collapse["skip_share"] = s.collapse.skip_share;
+  collapse["parameter_free_share"] = s.collapse.parameter_free_share;
+  collapse["normal_entropy"] = json::value_from(s.collapse.normal_entropy);
+  collapse["reduce_entropy"] = json::value_from(s.collapse.reduce_entropy);
+  line["collapse"] = std::move(collapse);
   line["genotype"] = json::parse(to_json(s.genotype));
   s.json = json::serialize(line);
   write_outputs(s);

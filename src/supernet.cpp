@@ -44,29 +44,27 @@ at::Tensor MixedOp::forward(const at::Tensor& x, const at::Tensor& weights) {
 
 SearchCell::SearchCell(const SupernetOptions& options, int64_t c_prev_prev, int64_t c_prev, int64_t c,
                        bool reduction, bool reduction_prev)
-    : reduction_(reduction), steps_(options.steps), multiplier_(options.multiplier) {
+    : reduction_(reduction), steps_(options.steps), multiplier_(options.multiplier), edge_list_(options.edges) {
   if (reduction_prev) {
     preprocess0_ = register_module("preprocess0", std::make_shared<FactorizedReduce>(c_prev_prev, c, false));
   } else {
     preprocess0_ = register_module("preprocess0", std::make_shared<ReLUConvBN>(c_prev_prev, c, 1, 1, 0, false));
   }
   preprocess1_ = register_module("preprocess1", std::make_shared<ReLUConvBN>(c_prev, c, 1, 1, 0, false));
-  for (int64_t node = 0; node < steps_; ++node) {
-    for (int64_t input = 0; input < node + 2; ++input) {
-      const int64_t stride = (reduction && input < 2) ? 2 : 1;
-      auto edge = std::make_shared<MixedOp>(options.ops, c, stride);
-      edges_.push_back(register_module("edge" + std::to_string(edges_.size()), edge));
-    }
+  for (const CellEdge& e : edge_list_) {
+    const int64_t stride = (reduction && e.from < 2) ? 2 : 1;
+    auto edge = std::make_shared<MixedOp>(options.ops, c, stride);
+    edges_.push_back(register_module("edge" + std::to_string(edges_.size()), edge));
   }
 }
 
 at::Tensor SearchCell::forward(const at::Tensor& s0, const at::Tensor& s1, const at::Tensor& weights) {
   std::vector<at::Tensor> states = {preprocess0_->forward(s0), preprocess1_->forward(s1)};
-  int64_t edge = 0;
-  for (int64_t node = 0; node < steps_; ++node) {
+  size_t edge = 0;  // edges are ordered node by node
+  for (int64_t node = 2; node < steps_ + 2; ++node) {
     at::Tensor sum;
-    for (size_t input = 0; input < states.size(); ++input, ++edge) {
-      at::Tensor y = edges_[edge]->forward(states[input], weights[edge]);
+    for (; edge < edge_list_.size() && edge_list_[edge].to == node; ++edge) {
+      at::Tensor y = edges_[edge]->forward(states[edge_list_[edge].from], weights[static_cast<int64_t>(edge)]);
       sum = sum.defined() ? sum + y : y;
     }
     states.push_back(sum);
@@ -78,6 +76,18 @@ at::Tensor SearchCell::forward(const at::Tensor& s0, const at::Tensor& s1, const
 Supernet::Supernet(SupernetOptions options, at::Generator& generator, at::Device device)
     : options_(std::move(options)), device_(device) {
   if (options_.ops.empty()) options_.ops = darts_op_names();
+  if (options_.edges.empty()) options_.edges = dense_edges(static_cast<int>(options_.steps));
+  for (int64_t node = 2; node < options_.steps + 2; ++node) {
+    int inputs = 0;
+    for (const auto& e : options_.edges) {
+      if (e.from < 0 || e.from >= e.to || e.to < 2 || e.to >= options_.steps + 2) {
+        throw invalid_argument("supernet edge " + std::to_string(e.from) + " -> " + std::to_string(e.to) +
+                               " is out of range for " + std::to_string(options_.steps) + " steps");
+      }
+      inputs += e.to == node;
+    }
+    if (inputs == 0) throw invalid_argument("supernet node " + std::to_string(node) + " has no input edge");
+  }
   for (const auto& op : options_.ops) {
     if (!is_known_op(op)) throw invalid_argument("unknown operation '" + op + "' in the search space");
   }
@@ -106,7 +116,7 @@ Supernet::Supernet(SupernetOptions options, at::Generator& generator, at::Device
   classifier_ = register_module("classifier", torch::nn::Linear(c_prev, options_.num_classes));
   initialize_parameters(*this, generator);
 
-  const int64_t edges = cell_edge_count(options_.steps);
+  const auto edges = static_cast<int64_t>(options_.edges.size());
   const int64_t num_ops = static_cast<int64_t>(options_.ops.size());
   alphas_normal_ = 1e-3 * at::randn({edges, num_ops}, generator, at::kFloat);
   alphas_reduce_ = 1e-3 * at::randn({edges, num_ops}, generator, at::kFloat);
@@ -145,9 +155,12 @@ at::Tensor Supernet::loss(const Batch& batch) {
 Genotype Supernet::genotype() const {
   at::NoGradGuard no_grad;
   Genotype g;
-  g.space = "darts";
-  g.normal = derive_cell(at::softmax(alphas_normal_, -1), options_.ops, static_cast<int>(options_.steps));
-  g.reduce = derive_cell(at::softmax(alphas_reduce_, -1), options_.ops, static_cast<int>(options_.steps));
+  g.space = options_.space;
+  const int steps = static_cast<int>(options_.steps);
+  g.normal = derive_cell_on_edges(at::softmax(alphas_normal_, -1), options_.ops, options_.edges, steps,
+                                  options_.inputs_per_node);
+  g.reduce = derive_cell_on_edges(at::softmax(alphas_reduce_, -1), options_.ops, options_.edges, steps,
+                                  options_.inputs_per_node);
   return g;
 }
 

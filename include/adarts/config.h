@@ -6,6 +6,7 @@
 #include <string>
 
 #include "adarts/estimator.h"
+#include "adarts/search_space.h"
 
 namespace adarts {
 
@@ -16,6 +17,10 @@ struct SearchConfig {
   int64_t train_subset = 0;  // use only the first N training images (0 = all); split in halves
   int64_t crop_padding = 4;  // random crop with this zero padding (0 = off)
   bool horizontal_flip = true;
+
+  // Search space (DESIGN.md section 4): darts | s1 (s2 needs per-cell genotypes: not yet)
+  std::string space = "darts";
+  std::string ops;           // comma-separated op subset replacing the space's ops ("" = the space's)
 
   // Supernet
   int64_t channels = 16;
@@ -46,6 +51,7 @@ struct SearchConfig {
   int64_t log_every = 10;      // progress lines every N steps when stderr is not a terminal
 
   EstimatorOptions estimator_options() const;
+  SearchSpace search_space() const;  // the space with `ops` applied
 };
 
 // The paper's setting (DESIGN.md section 5): what SearchConfig{} holds.

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "adarts/search_space.h"
+
 namespace adarts {
 
 // One kept edge of a cell: node `to` takes `op(node from)`. Nodes 0 and 1 are
@@ -43,6 +45,11 @@ struct Genotype {
 // other than `none`. `op_names` names the columns.
 CellGenotype derive_cell(const at::Tensor& weights, const std::vector<std::string>& op_names,
                          int steps, int inputs_per_node = 2);
+
+// The same for any edge list (e.g. the fixed edges of s1/s2): `weights` has one
+// row per entry of `edges`; each node keeps its `inputs_per_node` strongest inputs.
+CellGenotype derive_cell_on_edges(const at::Tensor& weights, const std::vector<std::string>& op_names,
+                                  const std::vector<CellEdge>& edges, int steps, int inputs_per_node = 2);
 
 // Original DARTS text: Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=[2, 3, 4, 5], ...)
 // exactly as Python prints the namedtuple. Pair k of a cell is an input of node

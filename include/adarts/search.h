@@ -16,6 +16,7 @@
 #include "adarts/config.h"
 #include "adarts/data.h"
 #include "adarts/genotype.h"
+#include "adarts/monitor.h"
 
 namespace adarts {
 
@@ -46,6 +47,7 @@ struct EpochSummary {
   double weight_lr = 0.0;
   double seconds = 0.0;
   Genotype genotype;
+  CollapseFigures collapse;
   std::string json;  // the metrics line written for this epoch
 };
 

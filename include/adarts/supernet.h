@@ -14,6 +14,7 @@
 #include "adarts/estimator.h"
 #include "adarts/genotype.h"
 #include "adarts/operations.h"
+#include "adarts/search_space.h"
 
 namespace adarts {
 
@@ -26,11 +27,14 @@ struct SupernetOptions {
   int64_t multiplier = 4; // intermediate nodes concatenated into the output
   int64_t stem_multiplier = 3;
   std::vector<std::string> ops;  // candidate operations; empty = darts_op_names()
+  std::vector<CellEdge> edges;   // the edges of a cell; empty = every earlier node (darts)
+  int inputs_per_node = 2;       // inputs each node keeps in the derived genotype
+  std::string space = "darts";   // the name written into derived genotypes
   at::ScalarType dtype = at::kFloat;  // kDouble for numerical checks
   bool channels_last = true;          // NHWC activations and weights (faster CPU convolutions)
 };
 
-// Number of edges of a cell with `steps` intermediate nodes (14 for 4).
+// Number of edges of a dense (darts) cell with `steps` intermediate nodes (14 for 4).
 int64_t cell_edge_count(int64_t steps);
 
 // The cell indices that reduce resolution: layers/3 and 2*layers/3.
@@ -57,6 +61,7 @@ class SearchCell : public torch::nn::Module {
  private:
   bool reduction_;
   int64_t steps_, multiplier_;
+  std::vector<CellEdge> edge_list_;
   std::shared_ptr<Operation> preprocess0_, preprocess1_;
   std::vector<std::shared_ptr<MixedOp>> edges_;
 };

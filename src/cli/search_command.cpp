@@ -70,6 +70,8 @@ int run_search(const SearchConfig& config, const std::string& preset_note) {
     spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.4f} | val loss {:.4f} acc {:.4f} | lr {:.5f} | {}",
                  epoch + 1, config.epochs, s.train_loss, s.train_accuracy, s.val_loss, s.val_accuracy, s.weight_lr,
                  adarts::format_duration(s.seconds));
+    spdlog::info("collapse: none weight {:.3f} | skip share {:.2f} | parameter-free share {:.2f}",
+                 s.collapse.none_weight_mean, s.collapse.skip_share, s.collapse.parameter_free_share);
     spdlog::info("genotype: {}", adarts::to_darts_text(s.genotype));
   }
   const adarts::Genotype final_genotype = search.genotype();
@@ -97,6 +99,8 @@ std::function<int()> add_search_command(CLI::App& app) {
   options->add("--train-subset", &SearchConfig::train_subset, "use the first N training images (0 = all)");
   options->add("--crop-padding", &SearchConfig::crop_padding, "random-crop padding (0 = off)");
   options->add("--horizontal-flip", &SearchConfig::horizontal_flip, "random horizontal flips (true/false)");
+  options->add("--space", &SearchConfig::space, "search space: darts | s1");
+  options->add("--ops", &SearchConfig::ops, "comma-separated op subset replacing the space's ops");
   options->add("--channels", &SearchConfig::channels, "initial channels C of the supernet");
   options->add("--layers", &SearchConfig::layers, "number of cells");
   options->add("--steps", &SearchConfig::steps, "intermediate nodes per cell");
