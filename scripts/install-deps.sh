@@ -5,7 +5,8 @@
 set -eu
 
 PACKAGES="build-essential cmake pkg-config libtorch-dev libboost-json1.81-dev zlib1g-dev \
-libgtest-dev libcli11-dev libspdlog-dev libfmt-dev libopenblas0-openmp dataset-fashion-mnist"
+libgtest-dev libcli11-dev libspdlog-dev libfmt-dev libopenblas0-openmp dataset-fashion-mnist \
+swig openjdk-17-jdk-headless junit4 mono-mcs mono-runtime python3-dev"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,0 +1,295 @@
+// The C# binding through its public API (namespace Adarts), on tiny synthetic
+// data: a plain assertion program (exit status 0 when every test passes).
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Threading;
+using Adarts;
+
+static class AdartsTests {
+  const string DartsV2 =
+      "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), " +
+      "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], " +
+      "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), " +
+      "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])";
+
+  static string outDir;
+  static Dataset data;
+
+  // ---- a minimal harness ----
+  sealed class Test : Attribute {}
+
+  sealed class AssertionFailed : Exception {
+    public AssertionFailed(string message) : base(message) {}
+  }
+
+  static void Check(bool condition, string what) {
+    if (!condition) throw new AssertionFailed(what);
+  }
+
+  static void Equal<T>(T expected, T actual, string what) {
+    if (!EqualityComparer<T>.Default.Equals(expected, actual))
+      throw new AssertionFailed(what + ": expected <" + expected + ">, got <" + actual + ">");
+  }
+
+  static T Throws<T>(Action action, string what) where T : Exception {
+    try {
+      action();
+    } catch (T e) {
+      return e;
+    } catch (Exception e) {
+      throw new AssertionFailed(what + ": expected " + typeof(T).Name + ", got " + e);
+    }
+    throw new AssertionFailed(what + ": expected " + typeof(T).Name + ", nothing thrown");
+  }
+
+  static string SearchConfig(string name) {
+    return "{\"channels\":4,\"layers\":2,\"batch_size\":8,\"epochs\":2,\"threads\":1,\"out_dir\":\"" +
+           Path.Combine(outDir, name) + "\"}";
+  }
+
+  static string TrainConfig(string name) {
+    return "{\"channels\":4,\"layers\":3,\"batch_size\":8,\"epochs\":1,\"cutout\":0,\"auxiliary\":false," +
+           "\"threads\":1,\"out_dir\":\"" + Path.Combine(outDir, name) + "\"}";
+  }
+
+  // ---- the tests ----
+  [Test]
+  static void VersionMatchesTheGeneratedAbi() {
+    Version v = AdartsLibrary.Version;
+    Equal(AdartsLibrary.AbiMajor, v.Major, "major");
+    Equal(v.Major + "." + v.Minor + "." + v.Build, AdartsLibrary.VersionString, "version string");
+    Check(AdartsLibrary.BuildInfo().Contains("\"torch_version\""), "build info");
+  }
+
+  [Test]
+  static void StatusValuesMatchTheHeader() {
+    Equal(0, (int)Status.Ok, "Ok");
+    Equal(5, (int)Status.Cancelled, "Cancelled");
+    Equal(7, (int)Status.Internal, "Internal");
+  }
+
+  [Test]
+  static void DatasetInfoAndBadSpecs() {
+    Check(data.Info().Contains("\"size\":64"), "info");
+    var e = Throws<AdartsException>(() => Dataset.Open("{\"kind\":\"synthetic\",\"sise\":3}"), "bad key");
+    Equal(Status.ParseError, e.Status, "status");
+    Check(e.Message.Contains("sise"), "message names the key: " + e.Message);
+    e = Throws<AdartsException>(() => Dataset.Open("{\"kind\":\"idx\",\"dir\":\"/no/such/dir\"}"), "missing dir");
+    Equal(Status.IoError, e.Status, "status");
+  }
+
+  [Test]
+  static void InvalidConfigThrowsWithTheLibraryMessage() {
+    var e = Throws<AdartsException>(() => new Search("{\"etta\":1}", data), "unknown key");
+    Equal(Status.ParseError, e.Status, "status");
+    Check(e.Message.Contains("etta"), "message names the key: " + e.Message);
+    e = Throws<AdartsException>(() => new Search("{\"estimator\":\"magic\"}", data), "bad estimator");
+    Equal(Status.InvalidArgument, e.Status, "status");
+    Check(e.Message.Contains("magic"), "message names the value");
+    Throws<AdartsException>(() => new Search("not json", data), "not json");
+  }
+
+  [Test]
+  static void NonAsciiTextCrossesTheBoundary() {
+    string key = "\u00e9t\u00e0\u2603\U0001F600";
+    var e = Throws<AdartsException>(() => new Search("{\"" + key + "\":1}", data), "unknown key");
+    Check(e.Message.Contains(key), "message keeps the key: " + e.Message);
+  }
+
+  [Test]
+  static void StepAndAlphas() {
+    using (var s = new Search(SearchConfig("steps"), data)) {
+      float[] before = s.Alphas("normal");
+      Equal(112, before.Length, "alphas");
+      Equal(112, s.Alphas("reduce").Length, "reduce alphas");
+      Equal("{}", s.Metrics(), "metrics before an epoch ends");
+      s.Step();
+      float[] after = s.Alphas();
+      Equal(112, after.Length, "alphas after a step");
+      Check(!before.SequenceEqual(after), "alphas changed after a step");
+      Check(s.State().Contains("\"step_in_epoch\":1"), "state: " + s.State());
+      var e = Throws<AdartsException>(() => s.Alphas("middle"), "bad cell");
+      Equal(Status.InvalidArgument, e.Status, "status");
+      Check(e.Message.Contains("middle"), "message names the cell");
+      Throws<AdartsException>(() => s.Step(0), "zero steps");
+    }
+  }
+
+  [Test]
+  static void HandlerSeesStepsAndStops() {
+    using (var s = new Search(SearchConfig("handler"), data)) {
+      var seen = new List<Progress>();
+      bool ended = s.RunEpoch(p => {
+        seen.Add(p);
+        return p.Step >= 2;
+      });
+      Check(!ended, "stopped");
+      Equal(2, seen.Count, "calls");
+      Equal(1L, seen[0].Step, "first step");
+      Equal(0L, seen[0].Epoch, "epoch");
+      Check(seen[0].Loss > 0, "loss");
+      Check(s.State().Contains("\"step_in_epoch\":2"), "state");
+      Check(s.RunEpoch(), "the handle stays usable: the epoch ends");
+      string metrics = s.Metrics();
+      Check(metrics.Contains("\"val_accuracy\"") && metrics.Contains("\"genotype\""), "metrics: " + metrics);
+    }
+  }
+
+  sealed class HandlerFailure : Exception {
+    public HandlerFailure() : base("thrown by the handler") {}
+  }
+
+  [Test]
+  static void HandlerExceptionIsRethrownAfterTheCall() {
+    using (var s = new Search(SearchConfig("throw"), data)) {
+      int calls = 0;
+      var thrown = new HandlerFailure();
+      var caught = Throws<HandlerFailure>(() => s.RunEpoch(p => {
+        ++calls;
+        throw thrown;
+      }), "handler exception");
+      Check(ReferenceEquals(thrown, caught), "the same exception");
+      Check(caught.StackTrace != null && caught.StackTrace.Contains("HandlerExceptionIsRethrownAfterTheCall"),
+            "the handler's stack trace is kept: " + caught.StackTrace);
+      Equal(1, calls, "stopped at once");
+      Check(s.State().Contains("\"step_in_epoch\":1"), "state");
+      s.Step();
+      Check(s.State().Contains("\"step_in_epoch\":2"), "still usable");
+      // No exception is left pending on the thread.
+      Check(s.RunEpoch(), "a later epoch runs");
+    }
+  }
+
+  [Test]
+  static void CancelFromAnotherThread() {
+    using (var s = new Search(SearchConfig("cancel"), data))
+    using (var firstStep = new ManualResetEventSlim())
+    using (var cancelled = new ManualResetEventSlim()) {
+      var canceller = new Thread(() => {
+        firstStep.Wait(60000);
+        s.Cancel();
+        cancelled.Set();
+      });
+      canceller.Start();
+      bool ended = s.RunEpoch(p => {
+        if (p.Step == 1) {
+          firstStep.Set();
+          Check(cancelled.Wait(60000), "the canceller ran");
+        }
+        return false;
+      });
+      canceller.Join();
+      Check(!ended, "Cancel() stopped the epoch");
+      Check(s.State().Contains("\"step_in_epoch\":1"), "state");
+    }
+  }
+
+  [Test]
+  static void GenotypeRoundTrips() {
+    using (var g = Genotype.FromDartsText(DartsV2)) {
+      string json = g.ToJson();
+      Check(json.Contains("adarts.genotype"), "format");
+      using (var back = Genotype.FromJson(json)) {
+        Equal(json, back.ToJson(), "JSON round trip");
+        Equal(DartsV2, back.ToDartsText(), "DARTS text round trip");
+        Equal(DartsV2, back.ToString(), "ToString");
+      }
+      string dot = g.ToDot("normal");
+      Check(dot.Contains("digraph") && dot.Contains("dil_conv_3x3"), "dot");
+      long small = g.ParameterCount("{\"channels\":8,\"layers\":5}");
+      Check(small > 10000, "parameters");
+      Check(g.ParameterCount() > small, "DARTS CIFAR is larger");
+      Throws<AdartsException>(() => g.ToDot("sideways"), "bad cell");
+      Throws<AdartsException>(() => g.ParameterCount("{\"width\":3}"), "bad network");
+    }
+    var e = Throws<AdartsException>(() => Genotype.FromJson("{\"format\":\"adarts.genotype\",\"version\":99}"), "version");
+    Equal(Status.ParseError, e.Status, "status");
+    Check(e.Message.Contains("version"), "message");
+    Throws<AdartsException>(() => Genotype.FromDartsText("Genotype(normal=[('conv_9x9', 0)"), "bad text");
+  }
+
+  [Test]
+  static void SearchGenotypeRoundTrips() {
+    using (var s = new Search(SearchConfig("genotype"), data))
+    using (var g = s.Genotype()) {
+      string json = g.ToJson();
+      using (var back = Genotype.FromJson(json)) Equal(json, back.ToJson(), "JSON round trip");
+      using (var back = Genotype.FromDartsText(g.ToDartsText())) Equal(g.ToDartsText(), back.ToDartsText(), "text");
+    }
+  }
+
+  [Test]
+  static void UseAfterDisposeThrows() {
+    var s = new Search(SearchConfig("disposed"), data);
+    s.Dispose();
+    s.Dispose();  // idempotent
+    Check(s.IsDisposed, "disposed");
+    Throws<ObjectDisposedException>(() => s.Step(), "Step");
+    Throws<ObjectDisposedException>(() => s.Alphas(), "Alphas");
+    Throws<ObjectDisposedException>(() => s.Cancel(), "Cancel");
+    var g = Genotype.FromDartsText(DartsV2);
+    g.Dispose();
+    Throws<ObjectDisposedException>(() => g.ToJson(), "ToJson");
+    Throws<ObjectDisposedException>(() => new Trainer(g, TrainConfig("disposed"), data), "Trainer of a disposed genotype");
+    var d = Dataset.Synthetic(8, 1, 8, 8);
+    d.Dispose();
+    Throws<ObjectDisposedException>(() => d.Info(), "Info");
+    Throws<ObjectDisposedException>(() => new Search(SearchConfig("disposed_data"), d), "Search on a disposed dataset");
+  }
+
+  [Test]
+  static void UndisposedObjectsAreFreedByTheFinalizer() {
+    for (int i = 0; i < 50; ++i) Genotype.FromDartsText(DartsV2);  // never disposed
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    GC.Collect();
+  }
+
+  [Test]
+  static void TrainerFromGenotypeTrainsEvaluatesSavesAndLoads() {
+    string model = Path.Combine(outDir, "model.pt");
+    using (var g = Genotype.FromDartsText(DartsV2))
+    using (var t = new Trainer(g, TrainConfig("train"), data)) {
+      var bad = Throws<AdartsException>(() => new Trainer(g, "{\"lr\":\"fast\"}", data), "bad config");
+      Check(bad.Message.Contains("lr"), "message");
+      int calls = 0;
+      Check(!t.RunEpoch(p => ++calls >= 2), "stopped by the handler");
+      Equal(2, calls, "calls");
+      Check(t.RunEpoch(), "the epoch ends");
+      string a = t.Evaluate(data);
+      Check(a.Contains("\"top1\"") && a.Contains("\"samples\":64"), "evaluation: " + a);
+      t.Save(model);
+      using (var loaded = Trainer.Load(model)) {
+        Equal(a, loaded.Evaluate(data), "the same evaluation after a reload");
+        using (var lg = loaded.Genotype()) Equal(DartsV2, lg.ToDartsText(), "genotype of the model");
+      }
+    }
+    var e = Throws<AdartsException>(() => Trainer.Load("/no/such/model.pt"), "missing model");
+    Equal(Status.IoError, e.Status, "status");
+  }
+
+  static int Main(string[] args) {
+    outDir = args.Length > 0 ? args[0] : "csharp_test_out";
+    Directory.CreateDirectory(outDir);
+    int failures = 0, count = 0;
+    using (data = Dataset.Synthetic(64, 1, 8, 8, 10, 1)) {
+      foreach (var m in typeof(AdartsTests).GetMethods(BindingFlags.Static | BindingFlags.NonPublic)
+                                           .Where(m => m.GetCustomAttributes(typeof(Test), false).Length > 0)
+                                           .OrderBy(m => m.MetadataToken)) {
+        ++count;
+        try {
+          m.Invoke(null, null);
+          Console.WriteLine("ok    " + m.Name);
+        } catch (TargetInvocationException e) {
+          ++failures;
+          Console.WriteLine("FAIL  " + m.Name + ": " + e.InnerException);
+        }
+      }
+    }
+    Console.WriteLine("{0} tests, {1} failures", count, failures);
+    return failures == 0 ? 0 : 1;
+  }
+}

@@ -1,0 +1,302 @@
+package ai.adarts.tests;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import ai.adarts.Adarts;
+import ai.adarts.AdartsException;
+import ai.adarts.Dataset;
+import ai.adarts.Genotype;
+import ai.adarts.Progress;
+import ai.adarts.Search;
+import ai.adarts.Status;
+import ai.adarts.Trainer;
+import java.io.File;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+/** The Java binding through its public API (package ai.adarts), on tiny synthetic data. */
+public class AdartsTest {
+  static final String DARTS_V2 =
+      "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+      + "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], "
+      + "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+      + "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])";
+
+  static File out;
+  static Dataset data;
+
+  static String searchConfig(String name) {
+    return "{\"channels\":4,\"layers\":2,\"batch_size\":8,\"epochs\":2,\"threads\":1,\"out_dir\":\""
+        + new File(out, name).getPath() + "\"}";
+  }
+
+  static String trainConfig(String name) {
+    return "{\"channels\":4,\"layers\":3,\"batch_size\":8,\"epochs\":1,\"cutout\":0,\"auxiliary\":false,"
+        + "\"threads\":1,\"out_dir\":\"" + new File(out, name).getPath() + "\"}";
+  }
+
+  @BeforeClass
+  public static void setUp() {
+    out = new File(System.getProperty("adarts.test.out", "java_test_out"));
+    out.mkdirs();
+    data = Dataset.synthetic(64, 1, 8, 8, 10, 1);
+  }
+
+  @AfterClass
+  public static void tearDown() {
+    data.close();
+  }
+
+  @Test
+  public void versionMatchesTheGeneratedAbi() {
+    int[] v = Adarts.version();
+    assertEquals(Adarts.ABI_MAJOR, v[0]);
+    assertEquals(v[0] + "." + v[1] + "." + v[2], Adarts.versionString());
+    assertTrue(Adarts.buildInfo().contains("\"torch_version\""));
+  }
+
+  @Test
+  public void datasetInfo() {
+    assertTrue(data.info().contains("\"size\":64"));
+  }
+
+  @Test
+  public void badDatasetSpecThrowsWithTheLibraryMessage() {
+    AdartsException e = assertThrows(AdartsException.class, () -> Dataset.open("{\"kind\":\"synthetic\",\"sise\":3}"));
+    assertEquals(Status.PARSE_ERROR, e.getStatus());
+    assertTrue(e.getMessage(), e.getMessage().contains("sise"));
+    e = assertThrows(AdartsException.class, () -> Dataset.open("{\"kind\":\"idx\",\"dir\":\"/no/such/dir\"}"));
+    assertEquals(Status.IO_ERROR, e.getStatus());
+  }
+
+  @Test
+  public void invalidConfigThrowsWithTheLibraryMessage() {
+    AdartsException e = assertThrows(AdartsException.class, () -> new Search("{\"etta\":1}", data));
+    assertEquals(Status.PARSE_ERROR, e.getStatus());
+    assertEquals(2, e.getCode());
+    assertTrue(e.getMessage(), e.getMessage().contains("etta"));
+    e = assertThrows(AdartsException.class, () -> new Search("{\"estimator\":\"magic\"}", data));
+    assertEquals(Status.INVALID_ARGUMENT, e.getStatus());
+    assertTrue(e.getMessage().contains("magic"));
+    assertThrows(AdartsException.class, () -> new Search("not json", data));
+  }
+
+  @Test
+  public void searchStepsAndAlphas() {
+    try (Search s = new Search(searchConfig("search_steps"), data)) {
+      float[] before = s.alphas("normal");
+      assertEquals(14 * 8, before.length);
+      assertEquals(14 * 8, s.alphas("reduce").length);
+      assertEquals("{}", s.metrics());
+      s.step();
+      float[] after = s.alphas("normal");
+      assertEquals(before.length, after.length);
+      assertFalse("alphas changed after a step", java.util.Arrays.equals(before, after));
+      assertTrue(s.state(), s.state().contains("\"step_in_epoch\":1"));
+      AdartsException e = assertThrows(AdartsException.class, () -> s.alphas("middle"));
+      assertEquals(Status.INVALID_ARGUMENT, e.getStatus());
+      assertTrue(e.getMessage().contains("middle"));
+      assertThrows(AdartsException.class, () -> s.step(0));
+    }
+  }
+
+  @Test
+  public void progressListenerSeesStepsAndStops() {
+    try (Search s = new Search(searchConfig("search_listener"), data)) {
+      List<Progress> seen = new ArrayList<>();
+      boolean ended = s.runEpoch(p -> {
+        seen.add(p);
+        return p.step() >= 2; // stop after the second step
+      });
+      assertFalse(ended);
+      assertEquals(2, seen.size());
+      assertEquals(1, seen.get(0).step());
+      assertEquals(0, seen.get(0).epoch());
+      assertTrue(seen.get(0).stepsPerEpoch() >= 2);
+      assertTrue(seen.get(0).loss() > 0);
+      assertTrue(s.state().contains("\"step_in_epoch\":2"));
+      // The handle stays usable: finish the epoch.
+      assertTrue(s.runEpoch());
+      String metrics = s.metrics();
+      assertTrue(metrics, metrics.contains("\"val_accuracy\"") && metrics.contains("\"genotype\""));
+    }
+  }
+
+  static final class ListenerFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    ListenerFailure() {
+      super("thrown by the listener");
+    }
+  }
+
+  @Test
+  public void listenerExceptionIsRethrownAfterTheCall() {
+    try (Search s = new Search(searchConfig("search_throw"), data)) {
+      AtomicInteger calls = new AtomicInteger();
+      ListenerFailure thrown = new ListenerFailure();
+      ListenerFailure caught = assertThrows(ListenerFailure.class, () -> s.runEpoch(p -> {
+        calls.incrementAndGet();
+        throw thrown;
+      }));
+      assertSame(thrown, caught);
+      assertEquals(1, calls.get()); // stopped at once
+      assertTrue(s.state().contains("\"step_in_epoch\":1"));
+      s.step(); // still usable
+      assertTrue(s.state().contains("\"step_in_epoch\":2"));
+    }
+  }
+
+  @Test
+  public void cancelFromAnotherThreadStopsTheEpoch() throws Exception {
+    try (Search s = new Search(searchConfig("search_cancel"), data)) {
+      CountDownLatch firstStep = new CountDownLatch(1);
+      CountDownLatch cancelled = new CountDownLatch(1);
+      Thread canceller = new Thread(() -> {
+        try {
+          firstStep.await();
+          s.cancel();
+          cancelled.countDown();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      canceller.start();
+      boolean ended = s.runEpoch(p -> {
+        if (p.step() == 1) {
+          firstStep.countDown();
+          try {
+            assertTrue(cancelled.await(60, TimeUnit.SECONDS));
+          } catch (InterruptedException e) {
+            throw new RuntimeException(e);
+          }
+        }
+        return false;
+      });
+      canceller.join();
+      assertFalse("cancel() stopped the epoch", ended);
+      assertTrue(s.state().contains("\"step_in_epoch\":1"));
+    }
+  }
+
+  @Test
+  public void genotypeRoundTrips() {
+    try (Genotype g = Genotype.fromDartsText(DARTS_V2)) {
+      String json = g.toJson();
+      assertTrue(json.contains("adarts.genotype"));
+      try (Genotype back = Genotype.fromJson(json)) {
+        assertEquals(json, back.toJson());
+        assertEquals(DARTS_V2, back.toDartsText());
+      }
+      String dot = g.toDot("normal");
+      assertTrue(dot.contains("digraph") && dot.contains("dil_conv_3x3"));
+      assertTrue(g.parameterCount("{\"channels\":8,\"layers\":5}") > 10000);
+      assertTrue(g.parameterCount() > g.parameterCount("{\"channels\":8,\"layers\":5}"));
+      assertThrows(AdartsException.class, () -> g.toDot("sideways"));
+      assertThrows(AdartsException.class, () -> g.parameterCount("{\"width\":3}"));
+    }
+    AdartsException e = assertThrows(AdartsException.class, () -> Genotype.fromJson("{\"format\":\"adarts.genotype\",\"version\":99}"));
+    assertEquals(Status.PARSE_ERROR, e.getStatus());
+    assertTrue(e.getMessage().contains("version"));
+    assertThrows(AdartsException.class, () -> Genotype.fromDartsText("Genotype(normal=[('conv_9x9', 0)"));
+  }
+
+  @Test
+  public void searchGenotypeRoundTrips() {
+    try (Search s = new Search(searchConfig("search_genotype"), data); Genotype g = s.genotype()) {
+      String json = g.toJson();
+      try (Genotype back = Genotype.fromJson(json)) {
+        assertEquals(json, back.toJson());
+      }
+      try (Genotype back = Genotype.fromDartsText(g.toDartsText())) {
+        assertEquals(g.toDartsText(), back.toDartsText());
+      }
+    }
+  }
+
+  @Test
+  public void nonAsciiStringsSurviveTheBoundary() {
+    // A message with the offending text comes back intact (UTF-8 both ways).
+    AdartsException e = assertThrows(AdartsException.class, () -> new Search("{\"\u00e9t\u00e0\u2603\uD83D\uDE00\":1}", data));
+    assertTrue(e.getMessage(), e.getMessage().contains("\u00e9t\u00e0\u2603\uD83D\uDE00"));
+  }
+
+  @Test
+  public void useAfterCloseThrows() {
+    Search s = new Search(searchConfig("search_closed"), data);
+    s.close();
+    s.close(); // idempotent
+    assertTrue(s.isClosed());
+    assertThrows(IllegalStateException.class, () -> s.step());
+    assertThrows(IllegalStateException.class, () -> s.alphas("normal"));
+    assertThrows(IllegalStateException.class, s::cancel);
+    Genotype g = Genotype.fromDartsText(DARTS_V2);
+    g.close();
+    assertThrows(IllegalStateException.class, g::toJson);
+    assertThrows(IllegalStateException.class, () -> new Trainer(g, trainConfig("closed"), data));
+    Dataset d = Dataset.synthetic(8, 1, 8, 8, 10, 1);
+    d.close();
+    assertThrows(IllegalStateException.class, d::info);
+    assertThrows(IllegalStateException.class, () -> new Search(searchConfig("closed_data"), d));
+  }
+
+  @Test
+  public void unclosedObjectsAreFreedByTheCleaner() throws Exception {
+    for (int i = 0; i < 50; ++i) {
+      Genotype.fromDartsText(DARTS_V2); // never closed
+    }
+    System.gc();
+    Thread.sleep(100);
+    System.gc();
+  }
+
+  @Test
+  public void trainerFromGenotypeTrainsEvaluatesSavesAndLoads() {
+    String model = new File(out, "model.pt").getPath();
+    try (Genotype g = Genotype.fromDartsText(DARTS_V2); Trainer t = new Trainer(g, trainConfig("train"), data)) {
+      AdartsException bad = assertThrows(AdartsException.class, () -> new Trainer(g, "{\"lr\":\"fast\"}", data));
+      assertTrue(bad.getMessage().contains("lr"));
+      AtomicInteger calls = new AtomicInteger();
+      assertFalse(t.runEpoch(p -> calls.incrementAndGet() >= 2));
+      assertEquals(2, calls.get());
+      assertTrue(t.runEpoch());
+      String a = t.evaluate(data);
+      assertTrue(a, a.contains("\"top1\"") && a.contains("\"samples\":64"));
+      t.save(model);
+      try (Trainer loaded = Trainer.load(model)) {
+        assertEquals(a, loaded.evaluate(data));
+        try (Genotype lg = loaded.genotype()) {
+          assertEquals(DARTS_V2, lg.toDartsText());
+        }
+      }
+    }
+    AdartsException e = assertThrows(AdartsException.class, () -> Trainer.load("/no/such/model.pt"));
+    assertEquals(Status.IO_ERROR, e.getStatus());
+  }
+
+  @Test
+  public void statusCodesMatchTheHeader() {
+    assertEquals(0, Status.OK.code());
+    assertEquals(5, Status.CANCELLED.code());
+    assertEquals(7, Status.INTERNAL.code());
+    assertSame(Status.CANCELLED, Status.fromCode(5));
+    assertSame(Status.INTERNAL, Status.fromCode(1000));
+    assertNotNull(Status.valueOf("IO_ERROR"));
+    assertNotEquals(Status.OK, Status.fromCode(1));
+    assertArrayEquals(new int[] {0, 1, 2, 3, 4, 5, 6, 7},
+        java.util.Arrays.stream(Status.values()).mapToInt(Status::code).toArray());
+  }
+}

@@ -1,0 +1,273 @@
+"""The Python binding through the adarts package, on tiny synthetic data (unittest)."""
+
+import gc
+import os
+import tempfile
+import threading
+import unittest
+
+import adarts
+
+DARTS_V2 = (
+    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+    "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], "
+    "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+    "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
+
+OUT = os.environ.get("ADARTS_TEST_OUT") or tempfile.mkdtemp(prefix="adarts_python_test_")
+
+
+def search_config(name):
+    return {"channels": 4, "layers": 2, "batch_size": 8, "epochs": 2, "threads": 1,
+            "out_dir": os.path.join(OUT, name)}
+
+
+def train_config(name):
+    return {"channels": 4, "layers": 3, "batch_size": 8, "epochs": 1, "cutout": 0, "auxiliary": False,
+            "threads": 1, "out_dir": os.path.join(OUT, name)}
+
+
+class Fixture(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.data = adarts.Dataset.synthetic(size=64, channels=1, height=8, width=8, classes=10, seed=1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.data.close()
+
+
+class LibraryTest(Fixture):
+    def test_version_matches_the_generated_abi(self):
+        major, minor, patch = adarts.version()
+        self.assertEqual(major, adarts.ABI_MAJOR)
+        self.assertEqual(adarts.version_string(), "%d.%d.%d" % (major, minor, patch))
+        info = adarts.build_info()
+        self.assertIn("torch_version", info)
+        self.assertEqual(info["abi_major"], adarts.ABI_MAJOR)
+
+    def test_status_values(self):
+        self.assertEqual(int(adarts.Status.OK), 0)
+        self.assertEqual(int(adarts.Status.CANCELLED), 5)
+        self.assertEqual(len(adarts.Status), 8)
+
+    def test_dataset_info_and_bad_specs(self):
+        self.assertEqual(self.data.info()["size"], 64)
+        with self.assertRaises(adarts.AdartsError) as cm:
+            adarts.Dataset.open({"kind": "synthetic", "sise": 3})
+        self.assertEqual(cm.exception.status, adarts.Status.PARSE_ERROR)
+        self.assertIn("sise", str(cm.exception))
+        with self.assertRaises(adarts.AdartsError) as cm:
+            adarts.Dataset.open('{"kind":"idx","dir":"/no/such/dir"}')
+        self.assertIs(cm.exception.status, adarts.Status.IO_ERROR)
+        self.assertIsInstance(cm.exception, RuntimeError)
+
+
+class SearchTest(Fixture):
+    def test_invalid_config_raises_with_the_library_message(self):
+        with self.assertRaises(adarts.AdartsError) as cm:
+            adarts.Search({"etta": 1}, self.data)
+        self.assertEqual(cm.exception.status, adarts.Status.PARSE_ERROR)
+        self.assertIn("etta", str(cm.exception))
+        self.assertIn("etta", cm.exception.message)
+        with self.assertRaises(adarts.AdartsError) as cm:
+            adarts.Search({"estimator": "magic"}, self.data)
+        self.assertEqual(cm.exception.status, adarts.Status.INVALID_ARGUMENT)
+        self.assertIn("magic", str(cm.exception))
+        with self.assertRaises(adarts.AdartsError):
+            adarts.Search("not json", self.data)
+
+    def test_non_ascii_text_crosses_the_boundary(self):
+        key = "\u00e9t\u00e0\u2603\U0001F600"
+        with self.assertRaises(adarts.AdartsError) as cm:
+            adarts.Search({key: 1}, self.data)
+        self.assertIn(key, str(cm.exception))
+
+    def test_step_and_alphas(self):
+        with adarts.Search(search_config("steps"), self.data) as s:
+            before = s.alphas("normal")
+            self.assertEqual(len(before), 112)
+            self.assertTrue(all(isinstance(v, float) for v in before))
+            self.assertEqual(len(s.alphas("reduce")), 112)
+            self.assertEqual(s.metrics(), {})
+            s.step()
+            after = s.alphas()
+            self.assertEqual(len(after), 112)
+            self.assertNotEqual(before, after)
+            state = s.state()
+            self.assertEqual((state["epoch"], state["step_in_epoch"]), (0, 1))
+            with self.assertRaises(adarts.AdartsError) as cm:
+                s.alphas("middle")
+            self.assertEqual(cm.exception.status, adarts.Status.INVALID_ARGUMENT)
+            self.assertIn("middle", str(cm.exception))
+            with self.assertRaises(adarts.AdartsError):
+                s.step(0)
+
+    def test_callback_sees_steps_and_stops(self):
+        with adarts.Search(search_config("callback"), self.data) as s:
+            seen = []
+
+            def progress(p):
+                seen.append(p)
+                return p.step >= 2
+
+            self.assertFalse(s.run_epoch(progress))
+            self.assertEqual([p.step for p in seen], [1, 2])
+            self.assertEqual(seen[0].epoch, 0)
+            self.assertGreater(seen[0].loss, 0)
+            self.assertEqual(s.state()["step_in_epoch"], 2)
+            # None goes on; the handle stays usable: finish the epoch.
+            self.assertTrue(s.run_epoch(lambda p: None))
+            metrics = s.metrics()
+            self.assertIn("val_accuracy", metrics)
+            self.assertIn("genotype", metrics)
+
+    def test_callback_exception_propagates_and_the_search_stays_usable(self):
+        class Boom(Exception):
+            pass
+
+        with adarts.Search(search_config("boom"), self.data) as s:
+            calls = []
+
+            def progress(p):
+                calls.append(p)
+                raise Boom("from the callback")
+
+            with self.assertRaises(Boom) as cm:
+                s.run_epoch(progress)
+            self.assertEqual(str(cm.exception), "from the callback")
+            self.assertEqual(len(calls), 1)
+            self.assertEqual(s.state()["step_in_epoch"], 1)
+            s.step()
+            self.assertEqual(s.state()["step_in_epoch"], 2)
+            with self.assertRaises(TypeError):
+                s.run_epoch(42)
+
+    def test_cancel_from_another_thread(self):
+        with adarts.Search(search_config("cancel"), self.data) as s:
+            first_step = threading.Event()
+            cancelled = threading.Event()
+
+            def canceller():
+                first_step.wait(60)
+                s.cancel()
+                cancelled.set()
+
+            thread = threading.Thread(target=canceller)
+            thread.start()
+
+            def progress(p):
+                if p.step == 1:
+                    first_step.set()
+                    self.assertTrue(cancelled.wait(60))
+                return False
+
+            self.assertFalse(s.run_epoch(progress))
+            thread.join()
+            self.assertEqual(s.state()["step_in_epoch"], 1)
+
+    def test_search_genotype_round_trips(self):
+        with adarts.Search(search_config("genotype"), self.data) as s, s.genotype() as g:
+            text = g.to_json()
+            with adarts.Genotype.from_json(text) as back:
+                self.assertEqual(back.to_json(), text)
+            with adarts.Genotype.from_json(g.to_dict()) as back:
+                self.assertEqual(back.to_json(), text)
+            with adarts.Genotype.from_darts_text(g.to_darts_text()) as back:
+                self.assertEqual(back.to_darts_text(), g.to_darts_text())
+
+
+class GenotypeTest(unittest.TestCase):
+    def test_round_trips_and_conversions(self):
+        with adarts.Genotype.from_darts_text(DARTS_V2) as g:
+            text = g.to_json()
+            self.assertEqual(g.to_dict()["format"], "adarts.genotype")
+            with adarts.Genotype.from_json(text) as back:
+                self.assertEqual(back.to_json(), text)
+                self.assertEqual(back.to_darts_text(), DARTS_V2)
+                self.assertEqual(str(back), DARTS_V2)
+            dot = g.to_dot("normal")
+            self.assertIn("digraph", dot)
+            self.assertIn("dil_conv_3x3", dot)
+            small = g.parameter_count({"channels": 8, "layers": 5})
+            self.assertGreater(small, 10000)
+            self.assertGreater(g.parameter_count(), small)
+            with self.assertRaises(adarts.AdartsError):
+                g.to_dot("sideways")
+            with self.assertRaises(adarts.AdartsError) as cm:
+                g.parameter_count({"width": 3})
+            self.assertEqual(cm.exception.status, adarts.Status.PARSE_ERROR)
+
+    def test_bad_documents(self):
+        with self.assertRaises(adarts.AdartsError) as cm:
+            adarts.Genotype.from_json({"format": "adarts.genotype", "version": 99})
+        self.assertIn("version", str(cm.exception))
+        with self.assertRaises(adarts.AdartsError):
+            adarts.Genotype.from_darts_text("Genotype(normal=[('conv_9x9', 0)")
+
+
+class LifetimeTest(Fixture):
+    def test_use_after_close_raises(self):
+        s = adarts.Search(search_config("closed"), self.data)
+        s.close()
+        s.close()  # idempotent
+        self.assertTrue(s.closed)
+        with self.assertRaises(ValueError):
+            s.step()
+        with self.assertRaises(ValueError):
+            s.alphas()
+        with self.assertRaises(ValueError):
+            s.cancel()
+        with self.assertRaises(ValueError):
+            with s:
+                pass
+        g = adarts.Genotype.from_darts_text(DARTS_V2)
+        with g:
+            pass
+        self.assertTrue(g.closed)
+        with self.assertRaises(ValueError):
+            g.to_json()
+        with self.assertRaises(ValueError):
+            adarts.Trainer(g, train_config("closed"), self.data)
+        d = adarts.Dataset.synthetic(size=8, channels=1, height=8, width=8)
+        d.close()
+        with self.assertRaises(ValueError):
+            d.info()
+        with self.assertRaises(ValueError):
+            adarts.Search(search_config("closed_data"), d)
+
+    def test_unclosed_objects_are_freed_by_the_garbage_collector(self):
+        for _ in range(50):
+            adarts.Genotype.from_darts_text(DARTS_V2)  # never closed
+        s = adarts.Search(search_config("unclosed"), self.data)
+        del s
+        gc.collect()
+
+
+class TrainerTest(Fixture):
+    def test_train_evaluate_save_load(self):
+        model = os.path.join(OUT, "model.pt")
+        with adarts.Genotype.from_darts_text(DARTS_V2) as g, \
+                adarts.Trainer(g, train_config("train"), self.data) as t:
+            with self.assertRaises(adarts.AdartsError) as cm:
+                adarts.Trainer(g, {"lr": "fast"}, self.data)
+            self.assertIn("lr", str(cm.exception))
+            calls = []
+            self.assertFalse(t.run_epoch(lambda p: calls.append(p) or len(calls) >= 2))
+            self.assertEqual(len(calls), 2)
+            self.assertTrue(t.run_epoch())
+            result = t.evaluate(self.data)
+            self.assertEqual(result["samples"], 64)
+            self.assertIn("top1", result)
+            t.save(model)
+            with adarts.Trainer.load(model) as loaded:
+                self.assertEqual(loaded.evaluate(self.data), result)
+                with loaded.genotype() as lg:
+                    self.assertEqual(lg.to_darts_text(), DARTS_V2)
+        with self.assertRaises(adarts.AdartsError) as cm:
+            adarts.Trainer.load("/no/such/model.pt")
+        self.assertEqual(cm.exception.status, adarts.Status.IO_ERROR)
+
+
+if __name__ == "__main__":
+    unittest.main()
