@@ -7,15 +7,18 @@
  *  - adarts_status: a typemap on the return type. A non-OK status becomes the
  *    language's exception carrying the status and adarts_last_error() (read at
  *    once, on the calling thread): ai.adarts.AdartsException,
- *    Adarts.AdartsException, adarts.AdartsError. Functions that return a status
- *    return nothing (or their outputs) in the host language.
+ *    Adarts.AdartsException, adarts.AdartsError. (Java and C# keep the int
+ *    return, always ADARTS_OK when the call returns, so that the enum values
+ *    stay int constants; Python returns the outputs or None.)
  *  - char** out_json/out_text/out_dot: the library's string comes back as a
  *    native string and is released with adarts_string_free() here.
  *  - adarts_X** out: the new handle comes back (Java: long in a long[1] holder,
  *    C#: a SafeHandle, Python: a SWIG pointer object). The hand-written classes
  *    (bindings/<language>/) own handles and free them exactly once.
  *  - (float* buffer, size_t capacity, size_t* count) of adarts_search_alphas:
- *    a host array (or nothing: the size query) and the count.
+ *    a host float[] filled in place, or null for the size query (Python: a
+ *    capacity -> list of floats, None -> the count). The public classes make
+ *    the size query, then the copy.
  *  - (adarts_progress_fn progress, void* user): a host callback through a C
  *    trampoline. A host exception never unwinds through C frames: the
  *    trampoline catches it, returns non-zero (stop) and the exception is
@@ -25,9 +28,10 @@
  *    ADARTS_VERSION_MAJOR of the header the binding was generated from.
  *
  * Outputs the Java binding passes through one-element holder arrays (String[],
- * long[], int[]) because JNI functions have one return value; these low-level
- * classes are package-private, the public API is ai.adarts.{Dataset, Search,
- * Genotype, Trainer, Adarts}.
+ * long[], int[]) because JNI functions have one return value. The generated
+ * low-level classes are package-private (Java) / internal (C#) / adarts.native
+ * (Python); the public API is the hand-written Dataset, Search, Genotype,
+ * Trainer and library-info classes of each language.
  */
 %module AdartsNative
 
@@ -42,7 +46,6 @@
 
 /* ADARTS_API expands to a visibility attribute SWIG does not parse. */
 #define __attribute__(x)
-
 
 /* Released inside the bindings, or read by the status typemap. */
 %ignore adarts_string_free;
