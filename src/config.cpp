@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "adarts/error.h"
+#include "config_json.h"
 
 namespace adarts {
 namespace {
@@ -46,30 +47,6 @@ void for_each_field(Config& c, Visitor&& visit) {
   visit("threads", c.threads);
   visit("out_dir", c.out_dir);
   visit("log_every", c.log_every);
-}
-
-void read_value(const json::value& v, const std::string& key, std::string& out) {
-  if (!v.is_string()) throw parse_error("config key '" + key + "' must be a string");
-  out = std::string(v.as_string());
-}
-
-void read_value(const json::value& v, const std::string& key, bool& out) {
-  if (!v.is_bool()) throw parse_error("config key '" + key + "' must be true or false");
-  out = v.as_bool();
-}
-
-void read_value(const json::value& v, const std::string& key, double& out) {
-  if (!v.is_number()) throw parse_error("config key '" + key + "' must be a number");
-  out = v.to_number<double>();
-}
-
-template <class Int, std::enable_if_t<std::is_integral_v<Int> && !std::is_same_v<Int, bool>, int> = 0>
-void read_value(const json::value& v, const std::string& key, Int& out) {
-  try {
-    out = v.to_number<Int>();  // rejects fractions and out-of-range values
-  } catch (const std::exception&) {
-    throw parse_error("config key '" + key + "' must be an integer in range");
-  }
 }
 
 }  // namespace
@@ -148,30 +125,11 @@ void validate(const SearchConfig& c) {
 }
 
 std::string to_json(const SearchConfig& config) {
-  json::object o;
-  for_each_field(config, [&](const char* key, const auto& value) { o[key] = json::value_from(value); });
-  return json::serialize(o);
+  return config_json::write(config, [](auto& c, auto&& visit) { for_each_field(c, visit); });
 }
 
 SearchConfig search_config_from_json(const std::string& text, const SearchConfig& base) {
-  json::value doc;
-  try {
-    doc = json::parse(text);
-  } catch (const std::exception& e) {
-    throw parse_error(std::string("config is not valid JSON: ") + e.what());
-  }
-  if (!doc.is_object()) throw parse_error("config must be a JSON object");
-  SearchConfig config = base;
-  std::set<std::string> known;
-  for_each_field(config, [&](const char* key, auto& member) {
-    known.insert(key);
-    if (const json::value* v = doc.as_object().if_contains(key)) read_value(*v, key, member);
-  });
-  for (const auto& entry : doc.as_object()) {
-    const std::string key(entry.key());
-    if (known.count(key) == 0) throw parse_error("unknown config key '" + key + "'");
-  }
-  return config;
+  return config_json::read(text, base, [](auto& c, auto&& visit) { for_each_field(c, visit); });
 }
 
 }  // namespace adarts
