@@ -171,7 +171,8 @@ static int adarts_java_progress(void* user, int64_t epoch, int64_t step, int64_t
 %}
 %apply const char* ADARTS_UTF8 { const char* spec_json, const char* config_json, const char* cell,
                                  const char* json, const char* text, const char* network_json,
-                                 const char* path, const char* device };
+                                 const char* path, const char* device, const char* out_dir,
+                                 const char* overrides_json };
 
 %pragma(java) modulecode = %{
   static byte[] utf8(String s) {
@@ -195,7 +196,7 @@ static int adarts_java_progress(void* user, int64_t epoch, int64_t step, int64_t
     if (s) jenv->SetObjectArrayElement($input, 0, s);
   }
 %}
-%apply char** ADARTS_STRING_OUT { char** out_json, char** out_text, char** out_dot };
+%apply char** ADARTS_STRING_OUT { char** out_json, char** out_text, char** out_dot, char** out_path };
 
 /* Handles are plain longs at this level; the public classes own them. */
 %typemap(jstype) SWIGTYPE* "long"
@@ -336,7 +337,7 @@ static void adarts_csharp_check(adarts_status status) {
     adarts_string_free(temp$argnum);
   }
 %}
-%apply char** ADARTS_STRING_OUT { char** out_json, char** out_text, char** out_dot };
+%apply char** ADARTS_STRING_OUT { char** out_json, char** out_text, char** out_dot, char** out_path };
 
 /* Handles are SafeHandles (bindings/csharp/Handles.cs): released once, never
  * while a call is using them. */
@@ -568,7 +569,7 @@ static int adarts_python_progress(void* user, int64_t epoch, int64_t step, int64
   }
 %}
 %typemap(freearg) char** ADARTS_STRING_OUT %{ adarts_string_free(temp$argnum); %}
-%apply char** ADARTS_STRING_OUT { char** out_json, char** out_text, char** out_dot };
+%apply char** ADARTS_STRING_OUT { char** out_json, char** out_text, char** out_dot, char** out_path };
 
 /* Handles out: a SWIG pointer object, owned by the adarts package's classes. */
 %typemap(in, numinputs = 0) SWIGTYPE** out ($*1_ltype temp = 0) %{ $1 = &temp; %}

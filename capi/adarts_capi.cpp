@@ -55,6 +55,7 @@ adarts_status status_of(adarts::ErrorKind kind) {
     case adarts::ErrorKind::unsupported: return ADARTS_UNSUPPORTED;
     case adarts::ErrorKind::cancelled: return ADARTS_CANCELLED;
     case adarts::ErrorKind::internal: return ADARTS_INTERNAL;
+    case adarts::ErrorKind::numerical: return ADARTS_NUMERICAL_ERROR;
   }
   return ADARTS_INTERNAL;
 }
@@ -204,6 +205,28 @@ adarts_status adarts_search_create(const char* config_json, const adarts_dataset
     handle->impl = std::make_unique<adarts::Search>(
         config, dataset != nullptr ? dataset->data : adarts::load_search_dataset(config));
     *out = handle.release();
+    return ADARTS_OK;
+  });
+}
+
+adarts_status adarts_search_resume(const char* out_dir, const char* overrides_json, const adarts_dataset* dataset,
+                                   adarts_search** out) {
+  ADARTS_REQUIRE(out_dir);
+  ADARTS_REQUIRE(out);
+  return guarded([&] {
+    auto handle = std::make_unique<adarts_search>();
+    handle->impl = adarts::Search::resume(out_dir, overrides_json != nullptr ? overrides_json : "",
+                                          dataset != nullptr ? &dataset->data : nullptr);
+    *out = handle.release();
+    return ADARTS_OK;
+  });
+}
+
+adarts_status adarts_search_save_checkpoint(adarts_search* search, char** out_path) {
+  ADARTS_REQUIRE(search);
+  return guarded([&] {
+    const std::string path = search->impl->save_checkpoint();
+    if (out_path != nullptr) *out_path = copy_string(path);
     return ADARTS_OK;
   });
 }

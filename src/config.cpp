@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <type_traits>
 
@@ -47,6 +49,9 @@ void for_each_field(Config& c, Visitor&& visit) {
   visit("threads", c.threads);
   visit("out_dir", c.out_dir);
   visit("log_every", c.log_every);
+  visit("checkpoint_every", c.checkpoint_every);
+  visit("checkpoint_keep", c.checkpoint_keep);
+  visit("nan_policy", c.nan_policy);
 }
 
 }  // namespace
@@ -118,10 +123,32 @@ void validate(const SearchConfig& c) {
   non_negative(c.eta, "eta");
   require(c.threads >= 0, "threads must be >= 0 (0 = every core)");
   require(c.log_every >= 1, "log_every must be >= 1");
+  require(c.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0 = only at epoch ends)");
+  require(c.checkpoint_keep >= 0, "checkpoint_keep must be >= 0 (0 = no checkpoints)");
+  require(c.nan_policy == "stop" || c.nan_policy == "skip",
+          "nan_policy must be stop or skip, got '" + c.nan_policy + "'");
   require(!c.out_dir.empty(), "out_dir must not be empty");
   make_estimator(c.estimator_options());  // checks the estimator and hvp names
   require(c.space != "s2", "space s2 (one alpha set per cell) is not supported yet; use darts or s1");
   c.search_space();  // checks the space and op names
+}
+
+void check_writable_directory(const std::string& dir) {
+  if (dir.empty()) throw invalid_argument("the output directory must not be empty");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw io_error("cannot create the output directory '" + dir + "'" + (ec ? ": " + ec.message() : std::string()));
+  }
+  const std::string probe = dir + "/.adarts-write-test";
+  const bool ok = static_cast<bool>(std::ofstream(probe) << "ok");
+  std::filesystem::remove(probe, ec);
+  if (!ok) throw io_error("the output directory '" + dir + "' is not writable");
+}
+
+std::vector<std::string> resume_differences(const SearchConfig& saved, const SearchConfig& requested) {
+  return config_json::differences(to_json(saved), to_json(requested),
+                                  {"threads", "log_every", "checkpoint_every", "checkpoint_keep", "device", "out_dir"});
 }
 
 std::string to_json(const SearchConfig& config) {

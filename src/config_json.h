@@ -5,9 +5,11 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "adarts/error.h"
 
@@ -37,6 +39,55 @@ void read_value(const boost::json::value& v, const std::string& key, Int& out) {
   }
 }
 
+// The number of single-character edits turning `a` into `b` (Levenshtein).
+inline size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      diagonal = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean 'x'?)" for the closest of `candidates` within a third of the
+// word's length (at least 2 edits), "" when none is that close.
+inline std::string suggestion(const std::string& word, const std::set<std::string>& candidates) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const size_t d = edit_distance(word, c);
+    if (d < best_distance) {
+      best_distance = d;
+      best = c;
+    }
+  }
+  return best.empty() ? "" : " (did you mean '" + best + "'?)";
+}
+
+// "key: saved -> requested" for each key of two flat JSON objects whose values differ, except `allowed`.
+inline std::vector<std::string> differences(const std::string& saved_json, const std::string& requested_json,
+                                            const std::set<std::string>& allowed) {
+  const boost::json::object saved = boost::json::parse(saved_json).as_object();
+  const boost::json::object requested = boost::json::parse(requested_json).as_object();
+  std::vector<std::string> out;
+  for (const auto& entry : saved) {
+    const std::string key(entry.key());
+    if (allowed.count(key)) continue;
+    const boost::json::value* other = requested.if_contains(key);
+    if (!other || *other != entry.value()) {
+      out.push_back(key + ": " + boost::json::serialize(entry.value()) + " -> " +
+                    (other ? boost::json::serialize(*other) : std::string("(absent)")));
+    }
+  }
+  return out;
+}
+
 // Every field, in the visitor's order.
 template <class Config, class ForEachField>
 std::string write(const Config& config, ForEachField for_each_field) {
@@ -64,7 +115,7 @@ Config read(const std::string& text, const Config& base, ForEachField for_each_f
   });
   for (const auto& entry : doc.as_object()) {
     const std::string key(entry.key());
-    if (known.count(key) == 0) throw parse_error("unknown config key '" + key + "'");
+    if (known.count(key) == 0) throw parse_error("unknown config key '" + key + "'" + suggestion(key, known));
   }
   return config;
 }

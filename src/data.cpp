@@ -502,6 +502,26 @@ int64_t BatchLoader::batches_per_epoch() const {
   return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
 }
 
+BatchLoader::State BatchLoader::state() const {
+  State s;
+  s.generator_state = generator_.get_state();
+  if (order_.defined()) s.order = order_.clone();
+  s.position = position_;
+  return s;
+}
+
+void BatchLoader::restore(const State& s) {
+  const int64_t n = data_.size();
+  if (s.order.defined() && (s.order.dim() != 1 || s.order.size(0) != n || s.order.scalar_type() != at::kLong)) {
+    throw invalid_argument("BatchLoader: the saved order does not fit a dataset of " + std::to_string(n) + " samples");
+  }
+  if (s.position < 0 || s.position > n) throw invalid_argument("BatchLoader: the saved position is out of range");
+  if (!s.generator_state.defined()) throw invalid_argument("BatchLoader: no generator state");
+  generator_.set_state(s.generator_state);
+  order_ = s.order.defined() ? s.order.clone() : at::Tensor();
+  position_ = s.position;
+}
+
 void BatchLoader::start_epoch() {
   const int64_t n = data_.size();
   order_ = shuffle_ && n > 0 ? at::randperm(n, generator_) : at::arange(n, at::kLong);

@@ -19,12 +19,23 @@
 #include "adarts/error.h"
 #include "adarts/monitor.h"
 #include "adarts/supernet.h"
+#include "checkpoint_io.h"
 
 namespace adarts {
 namespace {
 
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
+
+constexpr const char* kCheckpointFormat = "adarts.search-checkpoint";
+constexpr int64_t kCheckpointVersion = 1;
+
+bool all_finite(const TensorList& tensors) {
+  for (const auto& t : tensors) {
+    if (t.defined() && !at::isfinite(t).all().item<bool>()) return false;
+  }
+  return true;
+}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -39,6 +50,14 @@ json::array matrix_to_json(const at::Tensor& m) {
     rows.emplace_back(std::move(row));
   }
   return rows;
+}
+
+// Any tensor as nested JSON arrays of its values (doubles print so that they read back exactly).
+json::value tensor_to_json(const at::Tensor& t) {
+  if (t.dim() == 0) return t.item<double>();
+  json::array out;
+  for (int64_t i = 0; i < t.size(0); ++i) out.emplace_back(tensor_to_json(t[i]));
+  return out;
 }
 
 }  // namespace
@@ -88,6 +107,7 @@ Search::Search(SearchConfig config, Dataset data)
       device_(at::kCPU),
       generator_(at::make_generator<at::CPUGeneratorImpl>(config_.seed)) {
   validate(config_);
+  check_writable_directory(config_.out_dir);
   device_ = parse_device(config_.device);
   // LibTorch's thread pool is per process: the last search created sets it.
   const int threads = config_.threads > 0 ? static_cast<int>(config_.threads)
@@ -99,6 +119,7 @@ Search::Search(SearchConfig config, Dataset data)
                            std::to_string(2 * config_.batch_size) + ")");
   }
 
+  data_fingerprint_ = checkpoint_io::fingerprint(data);
   auto [train_half, val_half] = split_halves(data, config_.seed);
   const Normalization normalization = compute_normalization(train_half);
   Augmentation augmentation;
@@ -133,12 +154,9 @@ Search::Search(SearchConfig config, Dataset data)
                                              .momentum(config_.weight_momentum)
                                              .weight_decay(config_.weight_decay))});
 
-  std::error_code ec;
-  std::filesystem::create_directories(config_.out_dir, ec);
-  const std::string metrics_path = config_.out_dir + "/metrics.jsonl";
-  metrics_.open(metrics_path, std::ios::out | std::ios::trunc);
-  if (!metrics_) throw io_error("cannot write the metrics file '" + metrics_path + "' (is out_dir writable?)");
-  std::ofstream(config_.out_dir + "/config.json") << to_json(config_) << "\n";
+  std::ofstream config_file(config_.out_dir + "/config.json");
+  config_file << to_json(config_) << "\n";
+  if (!config_file.flush()) throw io_error("cannot write in out_dir '" + config_.out_dir + "' (is it writable?)");
 }
 
 Search::~Search() = default;
@@ -179,25 +197,43 @@ StepResult Search::step() {
   }
   TensorList arch_grad = estimator_->arch_gradient(*net_, train, val, state);
   TensorList alphas = net_->arch_parameters();
-  for (size_t i = 0; i < alphas.size(); ++i) alphas[i].mutable_grad() = arch_grad[i].detach();
-  optimizers_->arch.step();
+  StepResult result;
+  if (check_finite(all_finite(arch_grad), "architecture gradient")) {
+    for (size_t i = 0; i < alphas.size(); ++i) alphas[i].mutable_grad() = arch_grad[i].detach();
+    optimizers_->arch.step();
+  } else {
+    result.skipped = true;
+  }
 
   // Weight step.
   optimizers_->weights.zero_grad();
   const at::Tensor logits = net_->forward(train.images);
   const at::Tensor loss = at::cross_entropy_loss(logits, train.labels);
-  loss.backward();
-  torch::nn::utils::clip_grad_norm_(net_->weights(), config_.grad_clip);
-  optimizers_->weights.step();
-  for (auto& a : alphas) a.mutable_grad().reset();  // the weight step's alpha gradients are not used
-
-  StepResult result;
   result.train_loss = loss.item<double>();
+  if (check_finite(std::isfinite(result.train_loss), "training loss (" + std::to_string(result.train_loss) + ")")) {
+    loss.backward();
+    const double grad_norm = torch::nn::utils::clip_grad_norm_(net_->weights(), config_.grad_clip);
+    if (check_finite(std::isfinite(grad_norm), "weight gradient (norm " + std::to_string(grad_norm) + ")")) {
+      optimizers_->weights.step();
+    } else {
+      result.skipped = true;
+    }
+  } else {
+    result.skipped = true;
+  }
+  optimizers_->weights.zero_grad();
+  for (auto& a : alphas) a.mutable_grad().reset();  // the weight step's alpha gradients are not used
+  if (result.skipped) {
+    ++skipped_steps_;
+    ++epoch_skipped_steps_;
+  }
+
   const int64_t batch = train.labels.size(0);
   const double correct = logits.argmax(1).eq(train.labels).sum().item<double>();
   result.train_accuracy = correct / static_cast<double>(batch);
 
-  epoch_loss_sum_ += result.train_loss * static_cast<double>(batch);
+  // A skipped step's non-finite loss stays out of the epoch's mean.
+  if (std::isfinite(result.train_loss)) epoch_loss_sum_ += result.train_loss * static_cast<double>(batch);
   epoch_correct_ += correct;
   epoch_samples_ += batch;
   ++step_in_epoch_;
@@ -205,10 +241,36 @@ StepResult Search::step() {
   return result;
 }
 
+bool Search::check_finite(bool finite, const std::string& quantity) {
+  if (finite) return true;
+  const std::string where = "epoch " + std::to_string(epoch_ + 1) + " step " + std::to_string(step_in_epoch_ + 1) +
+                            " (global step " + std::to_string(global_step() + 1) + ")";
+  if (config_.nan_policy == "skip") return false;
+  throw numerical_error("non-finite " + quantity + " at " + where + "; the run stops" +
+                        (last_checkpoint_.empty() ? std::string(" (no checkpoint written yet)")
+                                                  : "; the last good checkpoint is '" + last_checkpoint_ + "'") +
+                        ". Lower the learning rates, or set nan_policy to skip to skip such batches");
+}
+
+void Search::after_step() {
+  if (config_.checkpoint_keep > 0 && config_.checkpoint_every > 0 && step_in_epoch_ < steps_per_epoch() &&
+      global_step() % config_.checkpoint_every == 0) {
+    save_checkpoint();
+  }
+}
+
 EpochSummary Search::run_epoch(const SearchCallback& callback, bool* completed) {
-  cancel_requested_.store(false);
+  // A cancel() that came before this call stops it before its first step.
   while (step_in_epoch_ < steps_per_epoch()) {
+    if (cancel_requested_.exchange(false)) {
+      if (completed) *completed = false;
+      EpochSummary partial;
+      partial.epoch = epoch_;
+      partial.genotype = genotype();
+      return partial;
+    }
     step();
+    after_step();
     bool keep_going = !cancel_requested_.load();
     if (callback) {
       SearchProgress p;
@@ -220,7 +282,7 @@ EpochSummary Search::run_epoch(const SearchCallback& callback, bool* completed) 
       p.seconds = epoch_seconds_;
       keep_going = callback(p) && keep_going;
     }
-    if (!keep_going || cancel_requested_.load()) {
+    if (!keep_going || cancel_requested_.exchange(false)) {
       if (completed) *completed = false;
       EpochSummary partial;
       partial.epoch = epoch_;
@@ -237,6 +299,7 @@ int64_t Search::advance(int64_t steps) {
   int64_t ended = 0;
   for (int64_t i = 0; i < steps; ++i) {
     step();
+    after_step();
     if (step_in_epoch_ >= steps_per_epoch()) {
       finish_epoch();
       ++ended;
@@ -287,6 +350,7 @@ EpochSummary Search::finish_epoch() {
   line["val_loss"] = s.val_loss;
   line["val_accuracy"] = s.val_accuracy;
   line["seconds"] = s.seconds;
+  line["skipped_steps"] = epoch_skipped_steps_;
   json::object weights;
   weights["normal"] = matrix_to_json(at::softmax(net_->alphas_normal().detach(), -1));
   weights["reduce"] = matrix_to_json(at::softmax(net_->alphas_reduce().detach(), -1));
@@ -314,10 +378,20 @@ EpochSummary Search::finish_epoch() {
   epoch_loss_sum_ = epoch_correct_ = 0.0;
   epoch_samples_ = 0;
   epoch_seconds_ = 0.0;
+  epoch_skipped_steps_ = 0;
+  if (config_.checkpoint_keep > 0) save_checkpoint();
   return s;
 }
 
 void Search::write_outputs(const EpochSummary& s) {
+  metrics_lines_.push_back(s.json);
+  if (!metrics_.is_open()) {
+    // A fresh run replaces an older file; a resumed one rewrote it when it loaded.
+    const std::string path = config_.out_dir + "/metrics.jsonl";
+    metrics_.open(path, std::ios::out | std::ios::trunc);
+    if (!metrics_) throw io_error("cannot write the metrics file '" + path + "' (is out_dir writable?)");
+    for (size_t i = 0; i + 1 < metrics_lines_.size(); ++i) metrics_ << metrics_lines_[i] << "\n";
+  }
   metrics_ << s.json << "\n";
   metrics_.flush();
   if (!metrics_) throw io_error("writing the metrics file in '" + config_.out_dir + "' failed");
@@ -332,11 +406,207 @@ void Search::write_outputs(const EpochSummary& s) {
     std::filesystem::rename(path + ".tmp", path);
   };
   write_atomically("genotype.json", to_json(s.genotype));
+  // The raw alphas, exactly: runs can be compared bit for bit (e.g. a resumed one with an uninterrupted one).
+  json::array alphas;
+  for (const auto& a : net_->arch_parameters()) alphas.emplace_back(tensor_to_json(a.detach().to(at::kCPU, at::kDouble)));
+  json::object alphas_doc;
+  alphas_doc["epoch"] = s.epoch + 1;
+  alphas_doc["arch_parameters"] = std::move(alphas);
+  write_atomically("alphas.json", json::serialize(alphas_doc));
   write_atomically("genotype.txt", to_darts_text(s.genotype));
 }
 
 Genotype Search::genotype() const { return net_->genotype(); }
 at::Tensor Search::alphas_normal() const { return net_->alphas_normal().detach().cpu().clone(); }
 at::Tensor Search::alphas_reduce() const { return net_->alphas_reduce().detach().cpu().clone(); }
+
+// ---------------------------------------------------------------------------
+// Checkpoints
+
+std::string Search::save_checkpoint() {
+  namespace io = checkpoint_io;
+  io::OutputArchive archive;
+  io::write_header(archive, kCheckpointFormat, kCheckpointVersion);
+  archive.write("config", c10::IValue(to_json(config_)));
+  archive.write("data", c10::IValue(data_fingerprint_));
+  archive.write("epoch", c10::IValue(epoch_));
+  archive.write("step_in_epoch", c10::IValue(step_in_epoch_));
+  archive.write("epoch_loss_sum", c10::IValue(epoch_loss_sum_));
+  archive.write("epoch_correct", c10::IValue(epoch_correct_));
+  archive.write("epoch_samples", c10::IValue(epoch_samples_));
+  archive.write("epoch_seconds", c10::IValue(epoch_seconds_));
+  archive.write("skipped_steps", c10::IValue(skipped_steps_));
+  archive.write("epoch_skipped_steps", c10::IValue(epoch_skipped_steps_));
+  io::write_module(archive, "supernet", *net_);
+  const TensorList alphas = net_->arch_parameters();
+  archive.write("alphas.count", c10::IValue(static_cast<int64_t>(alphas.size())));
+  for (size_t i = 0; i < alphas.size(); ++i) {
+    archive.write("alphas." + std::to_string(i), alphas[i].detach().to(at::kCPU).clone());
+  }
+  io::OutputArchive arch_optimizer, weight_optimizer;
+  optimizers_->arch.save(arch_optimizer);
+  optimizers_->weights.save(weight_optimizer);
+  archive.write("optimizer.arch", arch_optimizer);
+  archive.write("optimizer.weights", weight_optimizer);
+  archive.write("generator", generator_.get_state());
+  io::write_loader(archive, "loader.train", train_loader_->state());
+  io::write_loader(archive, "loader.val", val_loader_->state());
+  std::string metrics;
+  for (const auto& line : metrics_lines_) metrics += line + "\n";
+  archive.write("metrics", c10::IValue(metrics));
+
+  const std::string dir = io::directory(config_.out_dir);
+  if (!resumed_ && !stale_checkpoints_cleared_) {
+    // An earlier run's checkpoints in this out_dir would mix with this run's.
+    for (const auto& old : io::list(dir)) std::filesystem::remove(old);
+    stale_checkpoints_cleared_ = true;
+  }
+  const std::string path = dir + "/" + io::file_name(epoch_, step_in_epoch_);
+  io::save_atomically(archive, path);
+  io::prune(dir, config_.checkpoint_keep);
+  last_checkpoint_ = path;
+  return path;
+}
+
+SearchConfig Search::checkpoint_config(const std::string& path) {
+  checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, "search checkpoint");
+  return search_config_from_json(reader.read_string("config"), SearchConfig{});
+}
+
+std::string Search::latest_checkpoint(const std::string& out_dir, std::vector<std::string>* skipped) {
+  const std::vector<std::string> files = checkpoint_io::list(checkpoint_io::directory(out_dir));
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    try {
+      checkpoint_config(*it);
+      return *it;
+    } catch (const Error& e) {
+      if (skipped) skipped->push_back(e.what());
+    }
+  }
+  return "";
+}
+
+Search::ResumePoint Search::resume_point(const std::string& out_dir,
+                                        const std::function<void(SearchConfig&)>& change) {
+  ResumePoint point;
+  point.checkpoint = latest_checkpoint(out_dir, &point.skipped);
+  if (point.checkpoint.empty()) {
+    throw io_error("no checkpoint to resume in '" + checkpoint_io::directory(out_dir) + "'" +
+                   (point.skipped.empty() ? std::string() : " (every file there failed to load)"));
+  }
+  const SearchConfig saved = checkpoint_config(point.checkpoint);
+  point.config = saved;
+  if (change) change(point.config);
+  point.config.out_dir = out_dir;
+  const std::vector<std::string> differences = resume_differences(saved, point.config);
+  if (!differences.empty()) {
+    std::string list;
+    for (const auto& d : differences) list += "\n  " + d;
+    throw invalid_argument("cannot resume '" + out_dir +
+                           "' with these settings; they differ from the run's configuration (saved -> requested):" +
+                           list + "\nDrop them to continue the run, or start a new run in another out_dir.");
+  }
+  return point;
+}
+
+std::unique_ptr<Search> Search::resume(const std::string& out_dir, const std::string& overrides_json,
+                                       const Dataset* data) {
+  const ResumePoint point = resume_point(out_dir, [&](SearchConfig& c) {
+    if (!overrides_json.empty()) c = search_config_from_json(overrides_json, c);
+  });
+  auto search = std::make_unique<Search>(point.config, data != nullptr ? *data : load_search_dataset(point.config));
+  search->load_checkpoint(point.checkpoint);
+  return search;
+}
+
+void Search::load_checkpoint(const std::string& path) {
+  checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, "search checkpoint");
+  // Everything that can refuse the checkpoint is checked before anything changes.
+  const SearchConfig saved = search_config_from_json(reader.read_string("config"), SearchConfig{});
+  const std::vector<std::string> differences = resume_differences(saved, config_);
+  if (!differences.empty()) {
+    std::string list;
+    for (const auto& d : differences) list += "\n  " + d;
+    throw invalid_argument("cannot resume from '" + path + "': it was written with another configuration:" + list);
+  }
+  if (reader.read_string("data") != data_fingerprint_) {
+    throw invalid_argument("cannot resume from '" + path + "': it was written for other data (" +
+                           reader.read_string("data") + "; this search has " + data_fingerprint_ + ")");
+  }
+  const TensorList alphas = net_->arch_parameters();
+  if (reader.read_int("alphas.count") != static_cast<int64_t>(alphas.size())) {
+    throw reader.bad("it holds " + std::to_string(reader.read_int("alphas.count")) + " alpha tensors, expected " +
+                     std::to_string(alphas.size()));
+  }
+  std::vector<at::Tensor> saved_alphas;
+  for (size_t i = 0; i < alphas.size(); ++i) {
+    saved_alphas.push_back(reader.read_tensor("alphas." + std::to_string(i)));
+    if (!saved_alphas.back().sizes().equals(alphas[i].sizes())) throw reader.bad("alpha tensor " + std::to_string(i) + " has another shape");
+  }
+  const std::string metrics = reader.read_string("metrics");
+  const BatchLoader::State train_state = reader.read_loader("loader.train");
+  const BatchLoader::State val_state = reader.read_loader("loader.val");
+  const at::Tensor generator_state = reader.read_tensor("generator");
+  checkpoint_io::InputArchive arch_optimizer = reader.read_archive("optimizer.arch");
+  checkpoint_io::InputArchive weight_optimizer = reader.read_archive("optimizer.weights");
+
+  reader.read_module("supernet", *net_);
+  {
+    at::NoGradGuard no_grad;
+    for (size_t i = 0; i < alphas.size(); ++i) alphas[i].copy_(saved_alphas[i]);
+  }
+  reader.guarded([&] {
+    optimizers_->arch.load(arch_optimizer);
+    optimizers_->weights.load(weight_optimizer);
+    generator_.set_state(generator_state);
+    train_loader_->restore(train_state);
+    val_loader_->restore(val_state);
+  });
+  epoch_ = reader.read_int("epoch");
+  step_in_epoch_ = reader.read_int("step_in_epoch");
+  epoch_loss_sum_ = reader.read_double("epoch_loss_sum");
+  epoch_correct_ = reader.read_double("epoch_correct");
+  epoch_samples_ = reader.read_int("epoch_samples");
+  epoch_seconds_ = reader.read_double("epoch_seconds");
+  skipped_steps_ = reader.read_int("skipped_steps");
+  epoch_skipped_steps_ = reader.read_int("epoch_skipped_steps");
+
+  metrics_lines_.clear();
+  std::string line;
+  for (char ch : metrics) {
+    if (ch == '\n') {
+      if (!line.empty()) metrics_lines_.push_back(line);
+      line.clear();
+    } else {
+      line += ch;
+    }
+  }
+  // The metrics file as of the checkpoint: lines written after it are dropped.
+  if (metrics_.is_open()) metrics_.close();
+  const std::string metrics_path = config_.out_dir + "/metrics.jsonl";
+  metrics_.open(metrics_path, std::ios::out | std::ios::trunc);
+  for (const auto& l : metrics_lines_) metrics_ << l << "\n";
+  if (!metrics_.flush()) throw io_error("cannot write the metrics file '" + metrics_path + "'");
+
+  last_summary_ = make_empty_summary();
+  if (!metrics_lines_.empty()) {
+    try {
+      const json::object last = json::parse(metrics_lines_.back()).as_object();
+      last_summary_.epoch = last.at("epoch").to_number<int64_t>() - 1;
+      last_summary_.train_loss = last.at("train_loss").to_number<double>();
+      last_summary_.train_accuracy = last.at("train_accuracy").to_number<double>();
+      last_summary_.val_loss = last.at("val_loss").to_number<double>();
+      last_summary_.val_accuracy = last.at("val_accuracy").to_number<double>();
+      last_summary_.weight_lr = last.at("weight_lr").to_number<double>();
+      last_summary_.seconds = last.at("seconds").to_number<double>();
+      last_summary_.genotype = genotype_from_json(json::serialize(last.at("genotype")));
+      last_summary_.json = metrics_lines_.back();
+    } catch (const std::exception& e) {
+      throw reader.bad(std::string("its last metrics line is malformed: ") + e.what());
+    }
+  }
+  resumed_ = true;
+  last_checkpoint_ = path;
+}
 
 }  // namespace adarts

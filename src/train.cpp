@@ -21,6 +21,7 @@
 #include "adarts/error.h"
 #include "config_json.h"
 #include "adarts/search.h"  // parse_device
+#include "checkpoint_io.h"
 
 namespace adarts {
 namespace {
@@ -29,7 +30,9 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kModelFormat = "adarts.model";
-constexpr int64_t kModelVersion = 1;
+constexpr int64_t kModelVersion = 2;
+constexpr const char* kCheckpointFormat = "adarts.train-checkpoint";
+constexpr int64_t kCheckpointVersion = 1;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -65,6 +68,8 @@ void for_each_field(Config& c, Visitor&& visit) {
   visit("threads", c.threads);
   visit("out_dir", c.out_dir);
   visit("log_every", c.log_every);
+  visit("checkpoint_every", c.checkpoint_every);
+  visit("checkpoint_keep", c.checkpoint_keep);
 }
 
 std::string network_options_to_json(const NetworkOptions& o) {
@@ -92,20 +97,6 @@ NetworkOptions network_options_from_json(const std::string& text) {
     throw parse_error(std::string("the model's network options are malformed: ") + e.what());
   }
   return o;
-}
-
-// Every parameter and buffer of the network under its dotted name, in module order.
-std::vector<std::pair<std::string, at::Tensor>> named_state(Network& net) {
-  std::vector<std::pair<std::string, at::Tensor>> state;
-  for (const auto& p : net.named_parameters(/*recurse=*/true)) state.emplace_back(p.key(), p.value());
-  for (const auto& b : net.named_buffers(/*recurse=*/true)) state.emplace_back(b.key(), b.value());
-  return state;
-}
-
-std::string shape_string(const at::Tensor& t) {
-  std::ostringstream s;
-  s << t.sizes();
-  return s.str();
 }
 
 int64_t resolve_threads(int64_t threads) {
@@ -168,9 +159,16 @@ void validate(const TrainConfig& c) {
   finite(c.label_smoothing, "label_smoothing", c.label_smoothing >= 0 && c.label_smoothing < 1, "in [0, 1)");
   require(c.threads >= 0, "threads must be >= 0 (0 = every core)");
   require(c.log_every >= 1, "log_every must be >= 1");
+  require(c.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0 = only at epoch ends)");
+  require(c.checkpoint_keep >= 0, "checkpoint_keep must be >= 0 (0 = no checkpoints)");
   require(!c.out_dir.empty(), "out_dir must not be empty");
   require(c.device == "cpu" || c.device.rfind("cuda", 0) == 0,
           "device must be cpu, cuda or cuda:N, got '" + c.device + "'");
+}
+
+std::vector<std::string> resume_differences(const TrainConfig& saved, const TrainConfig& requested) {
+  return config_json::differences(to_json(saved), to_json(requested),
+                                  {"threads", "log_every", "checkpoint_every", "checkpoint_keep", "device", "out_dir"});
 }
 
 std::string to_json(const TrainConfig& config) {
@@ -259,6 +257,7 @@ Trainer::Trainer(Genotype genotype, TrainConfig config, Dataset train_data)
   options.auxiliary = config_.auxiliary;
   options.imagenet = config_.imagenet;
   // The data order and augmentation draws: a seed-derived stream of their own.
+  data_fingerprint_ = checkpoint_io::fingerprint(train_data);
   train_loader_ = std::make_unique<BatchLoader>(std::move(train_data), config_.batch_size, /*shuffle=*/true,
                                                 /*drop_last=*/true, augmentation, normalization_,
                                                 config_.seed * 4 + 1);
@@ -323,8 +322,19 @@ TrainStepResult Trainer::step() {
         at::cross_entropy_loss(out.aux_logits, labels, {}, at::Reduction::Mean, -100, config_.label_smoothing);
     total = loss + config_.auxiliary_weight * aux_loss;
   }
+  const double total_value = total.item<double>();
+  if (!std::isfinite(total_value)) {
+    throw numerical_error("non-finite training loss (" + std::to_string(total_value) + ") at epoch " +
+                          std::to_string(epoch_ + 1) + " step " + std::to_string(step_in_epoch_ + 1) +
+                          "; the run stops (its last checkpoint is kept). Lower the learning rate");
+  }
   total.backward();
-  torch::nn::utils::clip_grad_norm_(net_->parameters(), config_.grad_clip);
+  const double grad_norm = torch::nn::utils::clip_grad_norm_(net_->parameters(), config_.grad_clip);
+  if (!std::isfinite(grad_norm)) {
+    throw numerical_error("non-finite weight gradient (norm " + std::to_string(grad_norm) + ") at epoch " +
+                          std::to_string(epoch_ + 1) + " step " + std::to_string(step_in_epoch_ + 1) +
+                          "; the run stops (its last checkpoint is kept). Lower the learning rate");
+  }
   optimizer_->sgd.step();
 
   TrainStepResult result;
@@ -343,7 +353,6 @@ TrainStepResult Trainer::step() {
 }
 
 TrainEpochSummary Trainer::run_epoch(const TrainCallback& callback, bool* completed) {
-  cancel_requested_.store(false);
   const int64_t steps = steps_per_epoch();
   if (steps == 0) step();  // throws the no-training-data error
   auto summary = [&] {
@@ -360,7 +369,16 @@ TrainEpochSummary Trainer::run_epoch(const TrainCallback& callback, bool* comple
     return s;
   };
   while (step_in_epoch_ < steps) {
+    // A cancel() that came before this call stops it before its first step.
+    if (cancel_requested_.exchange(false)) {
+      if (completed) *completed = false;
+      return summary();
+    }
     step();
+    if (config_.checkpoint_keep > 0 && config_.checkpoint_every > 0 && step_in_epoch_ < steps &&
+        (epoch_ * steps + step_in_epoch_) % config_.checkpoint_every == 0) {
+      save_checkpoint();
+    }
     bool keep_going = !cancel_requested_.load();
     if (callback) {
       TrainProgress p;
@@ -372,7 +390,7 @@ TrainEpochSummary Trainer::run_epoch(const TrainCallback& callback, bool* comple
       p.seconds = epoch_seconds_;
       keep_going = callback(p) && keep_going;
     }
-    if (!keep_going || cancel_requested_.load()) {
+    if (!keep_going || cancel_requested_.exchange(false)) {
       if (completed) *completed = false;
       return summary();
     }
@@ -384,6 +402,7 @@ TrainEpochSummary Trainer::run_epoch(const TrainCallback& callback, bool* comple
   epoch_loss_sum_ = epoch_correct_ = 0.0;
   epoch_samples_ = 0;
   epoch_seconds_ = 0.0;
+  if (config_.checkpoint_keep > 0) save_checkpoint();
   return s;
 }
 
@@ -424,132 +443,137 @@ EvalResult Trainer::evaluate(const Dataset& data, int64_t batch_size) {
 }
 
 // ---------------------------------------------------------------------------
-// Save / load: one torch archive of named entries.
+// Save / load: one torch archive of named entries (src/checkpoint_io.h).
 
 void Trainer::save(const std::string& path) const {
-  torch::serialize::OutputArchive archive;
-  archive.write("format", c10::IValue(std::string(kModelFormat)));
-  archive.write("version", c10::IValue(kModelVersion));
+  namespace io = checkpoint_io;
+  io::OutputArchive archive;
+  io::write_header(archive, kModelFormat, kModelVersion);
   archive.write("genotype", c10::IValue(to_json(genotype_)));
   archive.write("config", c10::IValue(to_json(config_)));
   archive.write("network_options", c10::IValue(network_options_to_json(net_->options())));
   archive.write("epoch", c10::IValue(epoch_));
-  archive.write("normalization_mean",
-                at::tensor(at::ArrayRef<float>(normalization_.mean), at::kFloat));
+  archive.write("normalization_mean", at::tensor(at::ArrayRef<float>(normalization_.mean), at::kFloat));
   archive.write("normalization_std", at::tensor(at::ArrayRef<float>(normalization_.std), at::kFloat));
-  json::array names;
-  c10::List<at::Tensor> tensors;
-  for (const auto& [name, tensor] : named_state(*net_)) {
-    names.emplace_back(name);
-    tensors.push_back(tensor.detach().to(at::kCPU).clone());
-  }
-  archive.write("state_names", c10::IValue(json::serialize(names)));
-  archive.write("state", c10::IValue(tensors));
-
-  const std::filesystem::path target(path);
-  if (target.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(target.parent_path(), ec);
-  }
-  const std::string tmp = path + ".tmp";
-  try {
-    archive.save_to(tmp);
-  } catch (const c10::Error& e) {
-    throw io_error("cannot write the model file '" + tmp + "': " + e.what_without_backtrace());
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw io_error("cannot write the model file '" + path + "': " + ec.message());
+  io::write_module(archive, "state", *net_);
+  io::save_atomically(archive, path);
 }
 
 std::unique_ptr<Trainer> Trainer::load(const std::string& path, const std::string& device) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw io_error("the model file '" + path + "' does not exist");
-  if (std::filesystem::is_directory(path, ec)) throw io_error("the model path '" + path + "' is a directory");
-  if (!std::ifstream(path)) throw io_error("cannot read the model file '" + path + "'");
-  auto bad = [&](const std::string& what) { return parse_error("'" + path + "' is not a valid adarts model: " + what); };
-
-  torch::serialize::InputArchive archive;
-  std::string genotype_json, config_json, options_json, names_json;
-  int64_t epoch = 0;
-  at::Tensor mean, stddev;
-  c10::List<at::Tensor> tensors;
-  try {
-    archive.load_from(path);
-    c10::IValue v;
-    if (!archive.try_read("format", v) || !v.isString() || v.toStringRef() != kModelFormat) {
-      throw bad("no 'adarts.model' format tag");
-    }
-    if (!archive.try_read("version", v) || !v.isInt()) throw bad("no version");
-    if (v.toInt() != kModelVersion) {
-      throw bad("version " + std::to_string(v.toInt()) + " (this build reads version " +
-                std::to_string(kModelVersion) + ")");
-    }
-    auto read_string = [&](const char* key) {
-      c10::IValue s;
-      if (!archive.try_read(key, s) || !s.isString()) throw bad(std::string("no '") + key + "' entry");
-      return s.toStringRef();
-    };
-    genotype_json = read_string("genotype");
-    config_json = read_string("config");
-    options_json = read_string("network_options");
-    names_json = read_string("state_names");
-    if (!archive.try_read("epoch", v) || !v.isInt()) throw bad("no 'epoch' entry");
-    epoch = v.toInt();
-    if (!archive.try_read("normalization_mean", mean) || !archive.try_read("normalization_std", stddev)) {
-      throw bad("no normalisation");
-    }
-    if (!archive.try_read("state", v) || !v.isTensorList()) throw bad("no 'state' entry");
-    tensors = v.toTensorList();
-  } catch (const Error&) {
-    throw;
-  } catch (const c10::Error& e) {
-    throw bad(e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    throw bad(e.what());
-  }
-
-  Genotype genotype = genotype_from_json(genotype_json);
-  TrainConfig config = train_config_from_json(config_json, TrainConfig{});
+  checkpoint_io::Reader reader(path, kModelFormat, kModelVersion, "adarts model");
+  Genotype genotype = genotype_from_json(reader.read_string("genotype"));
+  TrainConfig config = train_config_from_json(reader.read_string("config"), TrainConfig{});
   if (!device.empty()) config.device = device;
-  const NetworkOptions options = network_options_from_json(options_json);
-  Normalization normalization;
+  const NetworkOptions options = network_options_from_json(reader.read_string("network_options"));
+  const int64_t epoch = reader.read_int("epoch");
+  const at::Tensor mean = reader.read_tensor("normalization_mean").to(at::kFloat).contiguous();
+  const at::Tensor stddev = reader.read_tensor("normalization_std").to(at::kFloat).contiguous();
   if (mean.dim() != 1 || stddev.dim() != 1 || mean.size(0) != options.in_channels ||
       stddev.size(0) != options.in_channels) {
-    throw bad("the normalisation does not match the input channels");
+    throw reader.bad("the normalisation does not match the input channels");
   }
-  const at::Tensor m = mean.to(at::kFloat).contiguous(), s = stddev.to(at::kFloat).contiguous();
-  normalization.mean.assign(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
-  normalization.std.assign(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
-
-  std::vector<std::string> names;
-  try {
-    const json::value parsed = json::parse(names_json);
-    for (const auto& n : parsed.as_array()) names.emplace_back(n.as_string());
-  } catch (const std::exception& e) {
-    throw bad(std::string("malformed state names: ") + e.what());
-  }
-  if (names.size() != tensors.size()) throw bad("state names and tensors differ in number");
-
+  Normalization normalization;
+  normalization.mean.assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+  normalization.std.assign(stddev.data_ptr<float>(), stddev.data_ptr<float>() + stddev.numel());
   std::unique_ptr<Trainer> trainer(
       new Trainer(LoadTag{}, std::move(genotype), std::move(config), options, std::move(normalization), epoch));
-  auto state = named_state(*trainer->net_);
-  if (state.size() != names.size()) {
-    throw bad("it holds " + std::to_string(names.size()) + " tensors; the network built from its genotype has " +
-              std::to_string(state.size()));
-  }
-  at::NoGradGuard no_grad;
-  for (size_t i = 0; i < state.size(); ++i) {
-    auto& [name, target] = state[i];
-    const at::Tensor source = tensors.get(i);
-    if (names[i] != name) throw bad("tensor " + std::to_string(i) + " is '" + names[i] + "', expected '" + name + "'");
-    if (!source.sizes().equals(target.sizes()) || source.scalar_type() != target.scalar_type()) {
-      throw bad("tensor '" + name + "' has shape " + shape_string(source) + ", expected " + shape_string(target));
-    }
-    target.copy_(source);
-  }
+  reader.read_module("state", *trainer->net_);
   trainer->net_->eval();
   return trainer;
+}
+
+// ---------------------------------------------------------------------------
+// Checkpoints
+
+std::string Trainer::save_checkpoint() {
+  namespace io = checkpoint_io;
+  if (!train_loader_) throw invalid_argument("a model loaded for evaluation has no training state to checkpoint");
+  io::OutputArchive archive;
+  io::write_header(archive, kCheckpointFormat, kCheckpointVersion);
+  archive.write("config", c10::IValue(to_json(config_)));
+  archive.write("genotype", c10::IValue(to_json(genotype_)));
+  archive.write("data", c10::IValue(data_fingerprint_));
+  archive.write("epoch", c10::IValue(epoch_));
+  archive.write("step_in_epoch", c10::IValue(step_in_epoch_));
+  archive.write("epoch_loss_sum", c10::IValue(epoch_loss_sum_));
+  archive.write("epoch_correct", c10::IValue(epoch_correct_));
+  archive.write("epoch_samples", c10::IValue(epoch_samples_));
+  archive.write("epoch_seconds", c10::IValue(epoch_seconds_));
+  io::write_module(archive, "network", *net_);
+  io::OutputArchive optimizer;
+  optimizer_->sgd.save(optimizer);
+  archive.write("optimizer", optimizer);
+  archive.write("generator", generator_.get_state());
+  io::write_loader(archive, "loader.train", train_loader_->state());
+
+  const std::string dir = io::directory(config_.out_dir);
+  if (!resumed_ && !stale_checkpoints_cleared_) {
+    // An earlier run's checkpoints in this out_dir would mix with this run's.
+    for (const auto& old : io::list(dir)) std::filesystem::remove(old);
+    stale_checkpoints_cleared_ = true;
+  }
+  const std::string path = dir + "/" + io::file_name(epoch_, step_in_epoch_);
+  io::save_atomically(archive, path);
+  io::prune(dir, config_.checkpoint_keep);
+  return path;
+}
+
+TrainConfig Trainer::checkpoint_config(const std::string& path) {
+  checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, "training checkpoint");
+  return train_config_from_json(reader.read_string("config"), TrainConfig{});
+}
+
+Genotype Trainer::checkpoint_genotype(const std::string& path) {
+  checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, "training checkpoint");
+  return genotype_from_json(reader.read_string("genotype"));
+}
+
+std::string Trainer::latest_checkpoint(const std::string& out_dir, std::vector<std::string>* skipped) {
+  const std::vector<std::string> files = checkpoint_io::list(checkpoint_io::directory(out_dir));
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    try {
+      checkpoint_config(*it);
+      return *it;
+    } catch (const Error& e) {
+      if (skipped) skipped->push_back(e.what());
+    }
+  }
+  return "";
+}
+
+void Trainer::load_checkpoint(const std::string& path) {
+  checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, "training checkpoint");
+  if (!train_loader_) throw invalid_argument("a model loaded for evaluation cannot resume training");
+  // Everything that can refuse the checkpoint is checked before anything changes.
+  const TrainConfig saved = train_config_from_json(reader.read_string("config"), TrainConfig{});
+  const std::vector<std::string> differences = resume_differences(saved, config_);
+  if (!differences.empty()) {
+    std::string list;
+    for (const auto& d : differences) list += "\n  " + d;
+    throw invalid_argument("cannot resume from '" + path + "': it was written with another configuration:" + list);
+  }
+  if (reader.read_string("genotype") != to_json(genotype_)) {
+    throw invalid_argument("cannot resume from '" + path + "': it was written for another genotype");
+  }
+  if (reader.read_string("data") != data_fingerprint_) {
+    throw invalid_argument("cannot resume from '" + path + "': it was written for other training data");
+  }
+  const BatchLoader::State loader_state = reader.read_loader("loader.train");
+  const at::Tensor generator_state = reader.read_tensor("generator");
+  checkpoint_io::InputArchive optimizer = reader.read_archive("optimizer");
+  reader.read_module("network", *net_);
+  reader.guarded([&] {
+    optimizer_->sgd.load(optimizer);
+    generator_.set_state(generator_state);
+    train_loader_->restore(loader_state);
+  });
+  epoch_ = reader.read_int("epoch");
+  step_in_epoch_ = reader.read_int("step_in_epoch");
+  epoch_loss_sum_ = reader.read_double("epoch_loss_sum");
+  epoch_correct_ = reader.read_double("epoch_correct");
+  epoch_samples_ = reader.read_int("epoch_samples");
+  epoch_seconds_ = reader.read_double("epoch_seconds");
+  resumed_ = true;
 }
 
 }  // namespace adarts

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include "adarts/config.h"
@@ -140,21 +141,104 @@ TEST(Config, JsonRoundTripAndErrors) {
   }
 }
 
-TEST(Config, ValidationRejectsBadValues) {
-  auto rejects = [](auto mutate) {
+// Every rule of validate(SearchConfig): the error is invalid_argument and names the key.
+TEST(Config, EveryValidationRuleRejectsAndNamesTheKey) {
+  auto rejects = [](const char* key, const std::function<void(SearchConfig&)>& mutate) {
     SearchConfig c = quick_search_config();
     mutate(c);
-    EXPECT_THROW(validate(c), Error);
+    try {
+      validate(c);
+      ADD_FAILURE() << "validate accepted a bad " << key;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::invalid_argument) << e.what();
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what() << " does not name " << key;
+    }
   };
-  rejects([](SearchConfig& c) { c.eta = -1; });
-  rejects([](SearchConfig& c) { c.batch_size = 0; });
-  rejects([](SearchConfig& c) { c.estimator = "zeroth_order"; });
-  rejects([](SearchConfig& c) { c.hvp = "magic"; });
-  rejects([](SearchConfig& c) { c.dataset = "imagenet"; });
-  rejects([](SearchConfig& c) { c.channels = 3; });
-  rejects([](SearchConfig& c) { c.weight_lr_min = 1.0; });
+  rejects("dataset", [](SearchConfig& c) { c.dataset = "imagenet"; });
+  rejects("train_subset", [](SearchConfig& c) { c.train_subset = -1; });
+  rejects("train_subset", [](SearchConfig& c) { c.train_subset = 10; });  // fewer than two batches
+  rejects("crop_padding", [](SearchConfig& c) { c.crop_padding = -1; });
+  rejects("channels", [](SearchConfig& c) { c.channels = 3; });
+  rejects("layers", [](SearchConfig& c) { c.layers = 0; });
+  rejects("steps", [](SearchConfig& c) { c.steps = 0; });
+  rejects("epochs", [](SearchConfig& c) { c.epochs = 0; });
+  rejects("batch_size", [](SearchConfig& c) { c.batch_size = 0; });
+  rejects("weight_lr", [](SearchConfig& c) { c.weight_lr = 0; });
+  rejects("weight_lr_min", [](SearchConfig& c) { c.weight_lr_min = -1; });
+  rejects("weight_lr_min", [](SearchConfig& c) { c.weight_lr_min = 1.0; });
+  rejects("weight_momentum", [](SearchConfig& c) { c.weight_momentum = 1.0; });
+  rejects("weight_decay", [](SearchConfig& c) { c.weight_decay = -1e-4; });
+  rejects("grad_clip", [](SearchConfig& c) { c.grad_clip = std::nan(""); });
+  rejects("arch_lr", [](SearchConfig& c) { c.arch_lr = -3e-4; });
+  rejects("arch_beta1", [](SearchConfig& c) { c.arch_beta1 = 1.0; });
+  rejects("arch_beta2", [](SearchConfig& c) { c.arch_beta2 = -0.1; });
+  rejects("arch_weight_decay", [](SearchConfig& c) { c.arch_weight_decay = -1; });
+  rejects("eta", [](SearchConfig& c) { c.eta = -1; });
+  rejects("threads", [](SearchConfig& c) { c.threads = -1; });
+  rejects("log_every", [](SearchConfig& c) { c.log_every = 0; });
+  rejects("out_dir", [](SearchConfig& c) { c.out_dir = ""; });
+  rejects("checkpoint_every", [](SearchConfig& c) { c.checkpoint_every = -1; });
+  rejects("checkpoint_keep", [](SearchConfig& c) { c.checkpoint_keep = -2; });
+  rejects("nan_policy", [](SearchConfig& c) { c.nan_policy = "ignore"; });
+  rejects("zeroth_order", [](SearchConfig& c) { c.estimator = "zeroth_order"; });
+  rejects("magic", [](SearchConfig& c) { c.hvp = "magic"; });
+  rejects("s9", [](SearchConfig& c) { c.space = "s9"; });
+  rejects("conv_9x9", [](SearchConfig& c) { c.ops = "skip_connect,conv_9x9"; });
   EXPECT_NO_THROW(validate(quick_search_config()));
   EXPECT_NO_THROW(validate(paper_search_config()));
+}
+
+TEST(Config, UnknownKeysSuggestTheNearestKnownOne) {
+  auto message = [](const std::string& json) {
+    try {
+      search_config_from_json(json);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::parse_error);
+      return std::string(e.what());
+    }
+    ADD_FAILURE() << json << " was accepted";
+    return std::string();
+  };
+  EXPECT_NE(message(R"({"etta": 1})").find("did you mean 'eta'?"), std::string::npos);
+  EXPECT_NE(message(R"({"batchsize": 8})").find("did you mean 'batch_size'?"), std::string::npos);
+  EXPECT_NE(message(R"({"wieght_lr": 0.1})").find("did you mean 'weight_lr'?"), std::string::npos);
+  // Nothing close: no suggestion, but the key is named.
+  const std::string far = message(R"({"colour": "red"})");
+  EXPECT_NE(far.find("'colour'"), std::string::npos);
+  EXPECT_EQ(far.find("did you mean"), std::string::npos) << far;
+}
+
+TEST(Config, OutputDirectoryMustBeWritable) {
+  const std::string dir = temp_dir("writable") + "/nested/out";
+  EXPECT_NO_THROW(check_writable_directory(dir));
+  EXPECT_TRUE(std::filesystem::is_directory(dir));
+  // A directory cannot be made under a regular file (holds for root too).
+  const std::string file = temp_dir("writable_file");
+  std::ofstream(file) << "x";
+  try {
+    check_writable_directory(file + "/out");
+    ADD_FAILURE() << "a directory under a file was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::io_error);
+    EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(check_writable_directory(""), Error);
+}
+
+TEST(Config, ResumeDifferencesListChangedKeysOnly) {
+  const SearchConfig saved = quick_search_config();
+  SearchConfig requested = saved;
+  requested.threads = 7;
+  requested.log_every = 3;
+  requested.checkpoint_keep = 9;
+  requested.out_dir = "/elsewhere";
+  EXPECT_TRUE(resume_differences(saved, requested).empty());
+  requested.eta = 0.5;
+  requested.epochs = 40;
+  const auto d = resume_differences(saved, requested);
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0], "epochs: 3 -> 40");
+  EXPECT_EQ(d[1].rfind("eta: ", 0), 0u) << d[1];
 }
 
 TEST(Search, ClearErrorsForBadDeviceAndTooLittleData) {

@@ -88,7 +88,7 @@ TEST(TrainConfig, JsonRoundTripKeepsEveryField) {
   for (const char* key : {"dataset", "data_dir", "train_subset", "test_subset", "crop_padding", "horizontal_flip",
                           "cutout", "channels", "layers", "auxiliary", "auxiliary_weight", "imagenet", "epochs",
                           "batch_size", "lr", "lr_min", "momentum", "weight_decay", "grad_clip", "drop_path_prob",
-                          "label_smoothing", "seed", "device", "threads", "out_dir", "log_every"}) {
+                          "label_smoothing", "seed", "device", "threads", "out_dir", "log_every", "checkpoint_every", "checkpoint_keep"}) {
     EXPECT_NE(j.find(std::string("\"") + key + "\""), std::string::npos) << key;
   }
 }
@@ -145,6 +145,8 @@ TEST(TrainConfig, PresetsAreValidAndValidationNamesTheKey) {
   bad([](TrainConfig& c) { c.crop_padding = -1; }, "crop_padding");
   bad([](TrainConfig& c) { c.threads = -1; }, "threads");
   bad([](TrainConfig& c) { c.log_every = 0; }, "log_every");
+  bad([](TrainConfig& c) { c.checkpoint_every = -1; }, "checkpoint_every");
+  bad([](TrainConfig& c) { c.checkpoint_keep = -1; }, "checkpoint_keep");
   bad([](TrainConfig& c) { c.out_dir = ""; }, "out_dir");
   bad([](TrainConfig& c) { c.device = "tpu"; }, "device");
 }

@@ -12,6 +12,25 @@ namespace Adarts {
       AdartsNative.adarts_search_create(configJson, Dataset.HandleOf(dataset), out handle);
     }
 
+    Search(SearchHandle resumed) { handle = resumed; }
+
+    /// <summary>Continues the run in <paramref name="outDir"/> from its newest checkpoint.
+    /// <paramref name="overridesJson"/> (may be null) may change only threads, log_every,
+    /// checkpoint_every, checkpoint_keep and device; <paramref name="dataset"/> (may be null)
+    /// must be the data the run started on.</summary>
+    public static Search Resume(string outDir, string overridesJson = null, Dataset dataset = null) {
+      SearchHandle resumed;
+      AdartsNative.adarts_search_resume(outDir, overridesJson, Dataset.HandleOf(dataset), out resumed);
+      return new Search(resumed);
+    }
+
+    /// <summary>Writes a checkpoint of the whole state into out_dir/checkpoints; returns its path.</summary>
+    public string SaveCheckpoint() {
+      string path;
+      AdartsNative.adarts_search_save_checkpoint(Handle, out path);
+      return path;
+    }
+
     SearchHandle Handle {
       get {
         if (handle.IsClosed) throw new ObjectDisposedException("Search");

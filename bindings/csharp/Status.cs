@@ -8,6 +8,7 @@ namespace Adarts {
     Unsupported = AdartsNative.ADARTS_UNSUPPORTED,
     Cancelled = AdartsNative.ADARTS_CANCELLED,
     OutOfMemory = AdartsNative.ADARTS_OUT_OF_MEMORY,
-    Internal = AdartsNative.ADARTS_INTERNAL
+    Internal = AdartsNative.ADARTS_INTERNAL,
+    NumericalError = AdartsNative.ADARTS_NUMERICAL_ERROR
   }
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "adarts/estimator.h"
 #include "adarts/search_space.h"
@@ -50,6 +51,11 @@ struct SearchConfig {
   std::string out_dir = "runs/search";
   int64_t log_every = 10;      // progress lines every N steps when stderr is not a terminal
 
+  // Checkpoints (out_dir/checkpoints): one at every epoch end, and every N steps when checkpoint_every > 0.
+  int64_t checkpoint_every = 0;
+  int64_t checkpoint_keep = 2;      // the newest K are kept; 0 = no checkpoints
+  std::string nan_policy = "stop";  // stop: a non-finite loss or gradient ends the run; skip: the update is skipped and counted
+
   EstimatorOptions estimator_options() const;
   SearchSpace search_space() const;  // the space with `ops` applied
 };
@@ -63,6 +69,15 @@ SearchConfig quick_search_config();
 
 // Throws adarts::Error(invalid_argument) naming the first bad value.
 void validate(const SearchConfig& config);
+
+// Creates `dir` when missing and checks that a file can be written in it;
+// adarts::Error(io_error) naming the directory otherwise. Runs before any work.
+void check_writable_directory(const std::string& dir);
+
+// The keys a resumed run may change: threads, log_every, checkpoint_every,
+// checkpoint_keep, device, out_dir (bit-identical results need the same threads and device).
+// Returns "key: saved -> requested" for every other key that differs.
+std::vector<std::string> resume_differences(const SearchConfig& saved, const SearchConfig& requested);
 
 // JSON with every key; parsing starts from `base` and overrides the keys given.
 // Unknown keys, wrong types and malformed JSON throw adarts::Error(parse_error).

@@ -104,6 +104,17 @@ class BatchLoader {
   int64_t batches_per_epoch() const;
   const Dataset& dataset() const { return data_; }
 
+  // Where the loader is: its generator, the epoch's order and the position in
+  // it. restore(state()) makes the following batches those that would have
+  // come next (checkpoints, exact resume).
+  struct State {
+    at::Tensor generator_state;  // uint8, as at::Generator::get_state()
+    at::Tensor order;            // undefined between epochs
+    int64_t position = 0;
+  };
+  State state() const;
+  void restore(const State& state);
+
  private:
   void start_epoch();
 

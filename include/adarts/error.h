@@ -13,6 +13,7 @@ enum class ErrorKind {
   unsupported,       // a valid request this build cannot do (e.g. CUDA on a CPU build)
   cancelled,         // the host asked to stop
   internal,          // a bug: an invariant of the library did not hold
+  numerical,         // a non-finite loss or gradient stopped the run
 };
 
 class Error : public std::runtime_error {
@@ -28,5 +29,6 @@ inline Error invalid_argument(const std::string& m) { return Error(ErrorKind::in
 inline Error parse_error(const std::string& m) { return Error(ErrorKind::parse_error, m); }
 inline Error io_error(const std::string& m) { return Error(ErrorKind::io_error, m); }
 inline Error unsupported(const std::string& m) { return Error(ErrorKind::unsupported, m); }
+inline Error numerical_error(const std::string& m) { return Error(ErrorKind::numerical, m); }
 
 }  // namespace adarts

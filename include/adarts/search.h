@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "adarts/config.h"
 #include "adarts/data.h"
@@ -25,6 +26,7 @@ class Supernet;
 struct StepResult {
   double train_loss = 0.0;
   double train_accuracy = 0.0;  // of the weight step's batch
+  bool skipped = false;         // nan_policy "skip": a non-finite loss or gradient, its update not applied
 };
 
 // What a progress callback sees after each step.
@@ -84,6 +86,50 @@ class Search {
   // done: the host-driven loop. Returns the number of epochs ended.
   int64_t advance(int64_t steps);
 
+  // ---- Checkpoints: out_dir/checkpoints/epoch-EEEEEE-step-SSSSSS.pt ----
+  // run_epoch() and advance() write one at every epoch end and, with
+  // checkpoint_every = N > 0, after every N-th step; step() alone writes none.
+  // A checkpoint holds everything a bit-identical continuation needs: weights,
+  // BN statistics, alphas, both optimizers, every generator, the data order,
+  // the counters, the metrics so far and the config. Written atomically; the
+  // newest checkpoint_keep are kept. The first checkpoint of a fresh (not
+  // resumed) search replaces any checkpoints an earlier run left in out_dir.
+  // Returns the path written.
+  std::string save_checkpoint();
+
+  // Continues from a checkpoint: this search must have been built from a config
+  // that resume_differences() accepts and from the same dataset; otherwise
+  // adarts::Error(invalid_argument) listing the differences. A missing file is
+  // an io_error, a truncated or corrupt one a parse_error; after a failed load
+  // the search must not be used. Rewrites metrics.jsonl from the checkpoint.
+  void load_checkpoint(const std::string& path);
+
+  // The newest checkpoint of out_dir/checkpoints that opens; "" when there is
+  // none. Files that do not open are skipped and listed in `skipped` with the reason.
+  static std::string latest_checkpoint(const std::string& out_dir, std::vector<std::string>* skipped = nullptr);
+
+  // The config a checkpoint was written with.
+  static SearchConfig checkpoint_config(const std::string& path);
+
+  // Where the run in `out_dir` continues: its newest checkpoint that loads and
+  // its config with `change` applied (e.g. the options a user gave). Refused
+  // with invalid_argument listing the keys when `change` alters what
+  // resume_differences() forbids; io_error when there is no checkpoint.
+  struct ResumePoint {
+    std::string checkpoint;
+    SearchConfig config;
+    std::vector<std::string> skipped;  // checkpoints that did not load, with the reasons
+  };
+  static ResumePoint resume_point(const std::string& out_dir,
+                                  const std::function<void(SearchConfig&)>& change = nullptr);
+  // resume_point() with `overrides_json` (config keys, may be empty), the
+  // search built on `data` (nullptr: the config's dataset) and the checkpoint loaded.
+  static std::unique_ptr<Search> resume(const std::string& out_dir, const std::string& overrides_json = "",
+                                        const Dataset* data = nullptr);
+
+  // Steps whose update was skipped (nan_policy "skip") since the start of the run.
+  int64_t skipped_steps() const { return skipped_steps_; }
+
   // The summary of the last ended epoch (epoch -1 and empty json before any).
   const EpochSummary& last_epoch_summary() const { return last_summary_; }
 
@@ -96,6 +142,7 @@ class Search {
   int64_t epoch() const { return epoch_; }
   int64_t step_in_epoch() const { return step_in_epoch_; }
   int64_t steps_per_epoch() const;
+  int64_t global_step() const { return epoch_ * steps_per_epoch() + step_in_epoch_; }
   double current_weight_lr() const;
 
  private:
@@ -107,6 +154,9 @@ class Search {
   }
   std::pair<double, double> evaluate_validation();
   void write_outputs(const EpochSummary& summary);
+  void after_step();  // the mid-epoch checkpoint of run_epoch() and advance()
+  // nan_policy: throws (stop) or counts the step as skipped (skip); returns false to skip.
+  bool check_finite(bool finite, const std::string& quantity);
 
   SearchConfig config_;
   at::Device device_;
@@ -122,7 +172,13 @@ class Search {
   double epoch_seconds_ = 0.0;
   std::atomic<bool> cancel_requested_{false};
   EpochSummary last_summary_ = make_empty_summary();
-  std::ofstream metrics_;
+  std::vector<std::string> metrics_lines_;  // every epoch's line so far (checkpoints carry them)
+  std::ofstream metrics_;                    // opened at the first epoch end
+  std::string data_fingerprint_;
+  int64_t skipped_steps_ = 0, epoch_skipped_steps_ = 0;
+  bool resumed_ = false;
+  bool stale_checkpoints_cleared_ = false;
+  std::string last_checkpoint_;
 };
 
 }  // namespace adarts

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "adarts/data.h"
 #include "adarts/genotype.h"
@@ -56,6 +57,10 @@ struct TrainConfig {
   int64_t threads = 0;         // 0 = every core
   std::string out_dir = "runs/train";
   int64_t log_every = 10;      // progress lines every N steps when stderr is not a terminal
+
+  // Checkpoints (out_dir/checkpoints): one at every epoch end, and every N steps when checkpoint_every > 0.
+  int64_t checkpoint_every = 0;
+  int64_t checkpoint_keep = 2;  // the newest K are kept; 0 = no checkpoints
 };
 
 // DARTS's CIFAR-10 evaluation setting: what TrainConfig{} holds.
@@ -67,6 +72,10 @@ TrainConfig quick_train_config();
 
 // Throws adarts::Error(invalid_argument) naming the first bad key.
 void validate(const TrainConfig& config);
+
+// As for a search (config.h): the keys a resumed run may change are threads,
+// log_every, checkpoint_every, checkpoint_keep, device and out_dir.
+std::vector<std::string> resume_differences(const TrainConfig& saved, const TrainConfig& requested);
 
 // JSON with every key; parsing starts from `base` and overrides the keys given.
 // Unknown keys, wrong types and malformed JSON throw adarts::Error(parse_error).
@@ -161,6 +170,20 @@ class Trainer {
   // The logits of every image of `data` in order, [N, classes] on the CPU, as evaluate() sees them.
   at::Tensor predict(const Dataset& data, int64_t batch_size = 0);
 
+  // ---- Checkpoints: out_dir/checkpoints, as a search's (adarts/search.h) ----
+  // run_epoch() writes one at every epoch end and, with checkpoint_every = N
+  // > 0, after every N-th step: weights, BN statistics, the optimizer, the
+  // generator (drop-path), the data order and the counters, so that a resumed
+  // run is bit-identical to an uninterrupted one on the same CPU and threads.
+  std::string save_checkpoint();
+  // Continues from a checkpoint of a compatible config (resume_differences),
+  // the same genotype and the same training data; invalid_argument otherwise,
+  // io_error / parse_error for a missing / corrupt file.
+  void load_checkpoint(const std::string& path);
+  static std::string latest_checkpoint(const std::string& out_dir, std::vector<std::string>* skipped = nullptr);
+  static TrainConfig checkpoint_config(const std::string& path);
+  static Genotype checkpoint_genotype(const std::string& path);
+
   Network& network() { return *net_; }
   const Genotype& genotype() const { return genotype_; }
   const TrainConfig& config() const { return config_; }
@@ -176,6 +199,7 @@ class Trainer {
   Trainer(LoadTag, Genotype genotype, TrainConfig config, NetworkOptions options, Normalization normalization,
           int64_t epoch);
   void build(const NetworkOptions& options);
+  void end_epoch();
   at::Tensor to_input(const at::Tensor& images) const;
 
   Genotype genotype_;
@@ -193,6 +217,8 @@ class Trainer {
   int64_t epoch_samples_ = 0;
   double epoch_seconds_ = 0.0;
   std::atomic<bool> cancel_requested_{false};
+  std::string data_fingerprint_;
+  bool resumed_ = false, stale_checkpoints_cleared_ = false;
 };
 
 }  // namespace adarts

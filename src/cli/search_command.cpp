@@ -14,6 +14,7 @@
 #include "adarts/search.h"
 #include "adarts/supernet.h"
 #include "commands.h"
+#include "interrupt.h"
 
 namespace {
 
@@ -43,12 +44,39 @@ class SearchOptions {
   std::vector<std::function<void(SearchConfig&)>> overrides_;
 };
 
-int run_search(const SearchConfig& config, const std::string& preset_note) {
-  spdlog::info("{}", preset_note);
+// Where a run starts: a fresh config, or the newest checkpoint of a run to continue.
+struct RunStart {
+  SearchConfig config;
+  std::string checkpoint;  // empty for a fresh run
+};
+
+RunStart resume_start(const std::string& dir, const std::function<void(SearchConfig&)>& apply_user_options) {
+  const adarts::Search::ResumePoint point = adarts::Search::resume_point(dir, apply_user_options);
+  for (const auto& reason : point.skipped) spdlog::warn("skipping a checkpoint that does not load: {}", reason);
+  return RunStart{point.config, point.checkpoint};
+}
+
+int run_search(const RunStart& start, const std::string& preset_note, bool overwrite) {
+  const SearchConfig& config = start.config;
   adarts::validate(config);
+  adarts::check_writable_directory(config.out_dir);
+  if (start.checkpoint.empty()) {
+    spdlog::info("{}", preset_note);
+    const std::string old = adarts::Search::latest_checkpoint(config.out_dir);
+    if (!old.empty() && !overwrite) {
+      throw adarts::invalid_argument("'" + config.out_dir + "' holds checkpoints of an earlier run (newest: " + old +
+                                     "). Continue it with `adarts search --resume " + config.out_dir +
+                                     "`, or pass --overwrite to start afresh there.");
+    }
+  }
   spdlog::info("loading {} from {}", config.dataset, config.dataset == "synthetic" ? "(generated)" : config.data_dir);
   adarts::Dataset data = adarts::load_search_dataset(config);
   adarts::Search search(config, data);
+  if (!start.checkpoint.empty()) {
+    search.load_checkpoint(start.checkpoint);
+    spdlog::info("resumed from {}: epoch {}/{}, step {}/{}", start.checkpoint, search.epoch() + 1, config.epochs,
+                 search.step_in_epoch(), search.steps_per_epoch());
+  }
   int64_t params = 0;
   for (const auto& w : search.supernet().weights()) params += w.numel();
   spdlog::info("data: {} images {}x{}x{}, {} classes -> {} train / {} validation", data.size(), data.channels(),
@@ -59,25 +87,53 @@ int run_search(const SearchConfig& config, const std::string& preset_note) {
                config.eta, config.hvp, config.epochs, search.steps_per_epoch(), config.batch_size, config.device,
                at::get_num_threads());
 
-  for (int64_t epoch = 0; epoch < config.epochs; ++epoch) {
+  adarts::cli::InterruptHandler interrupts;
+  auto stop_after_signal = [&](int signal) {
+    const std::string where = search.step_in_epoch() == 0
+                                  ? "after epoch " + std::to_string(search.epoch())
+                                  : "at epoch " + std::to_string(search.epoch() + 1) + ", step " +
+                                        std::to_string(search.step_in_epoch()) + "/" +
+                                        std::to_string(search.steps_per_epoch());
+    if (config.checkpoint_keep == 0) {
+      spdlog::warn("{}: stopped {}; no checkpoint written (checkpoint_keep is 0)",
+                   adarts::cli::InterruptHandler::signal_name(signal), where);
+    } else {
+      // At an epoch end finish_epoch() has just written this very checkpoint.
+      const std::string path = search.step_in_epoch() == 0 ? adarts::Search::latest_checkpoint(config.out_dir)
+                                                           : search.save_checkpoint();
+      spdlog::warn("{}: stopped {}; checkpoint {}. Continue with `adarts search --resume {}`",
+                   adarts::cli::InterruptHandler::signal_name(signal), where, path, config.out_dir);
+    }
+    return adarts::cli::InterruptHandler::exit_status(signal);
+  };
+  while (search.epoch() < config.epochs) {
+    const int64_t epoch = search.epoch();
     adarts::ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, config.epochs), search.steps_per_epoch(),
                             config.log_every);
-    const adarts::EpochSummary s = search.run_epoch([&](const adarts::SearchProgress& p) {
-      bar.update(p.step, fmt::format("loss {:.4f} acc {:.3f}", p.train_loss, p.train_accuracy));
-      return true;
-    });
+    bool completed = false;
+    const adarts::EpochSummary s = search.run_epoch(
+        [&](const adarts::SearchProgress& p) {
+          bar.update(p.step, fmt::format("loss {:.4f} acc {:.3f}", p.train_loss, p.train_accuracy));
+          return adarts::cli::InterruptHandler::signal_received() == 0;
+        },
+        &completed);
     bar.finish();
+    if (!completed) return stop_after_signal(adarts::cli::InterruptHandler::signal_received());
     spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.4f} | val loss {:.4f} acc {:.4f} | lr {:.5f} | {}",
                  epoch + 1, config.epochs, s.train_loss, s.train_accuracy, s.val_loss, s.val_accuracy, s.weight_lr,
                  adarts::format_duration(s.seconds));
-    spdlog::info("collapse: none weight {:.3f} | skip share {:.2f} | parameter-free share {:.2f}",
-                 s.collapse.none_weight_mean, s.collapse.skip_share, s.collapse.parameter_free_share);
+    spdlog::info("collapse: none weight {:.3f} | skip share {:.2f} | parameter-free share {:.2f}{}",
+                 s.collapse.none_weight_mean, s.collapse.skip_share, s.collapse.parameter_free_share,
+                 search.skipped_steps() > 0 ? fmt::format(" | {} steps skipped (non-finite)", search.skipped_steps())
+                                            : std::string());
     spdlog::info("genotype: {}", adarts::to_darts_text(s.genotype));
+    if (const int signal = adarts::cli::InterruptHandler::signal_received()) return stop_after_signal(signal);
   }
   const adarts::Genotype final_genotype = search.genotype();
   fmt::print("{}\n", adarts::to_darts_text(final_genotype));
   fmt::print("{}", adarts::to_table(final_genotype));
-  spdlog::info("wrote {0}/genotype.json, {0}/genotype.txt, {0}/metrics.jsonl, {0}/config.json", config.out_dir);
+  spdlog::info("wrote {0}/genotype.json, {0}/genotype.txt, {0}/metrics.jsonl, {0}/config.json, {0}/checkpoints/",
+               config.out_dir);
   return 0;
 }
 
@@ -123,17 +179,32 @@ std::function<int()> add_search_command(CLI::App& app) {
   options->add("--threads", &SearchConfig::threads, "CPU threads (0 = every core)");
   options->add("--out", &SearchConfig::out_dir, "output directory");
   options->add("--log-every", &SearchConfig::log_every, "progress line every N steps when not on a terminal");
-  return [search, preset, config_file, options]() -> int {
+  options->add("--checkpoint-every", &SearchConfig::checkpoint_every,
+               "also checkpoint every N steps (0 = at epoch ends only)");
+  options->add("--checkpoint-keep", &SearchConfig::checkpoint_keep, "keep the newest N checkpoints (0 = none)");
+  options->add("--nan-policy", &SearchConfig::nan_policy,
+               "stop: a non-finite loss or gradient ends the run; skip: skip that update and count it");
+  auto resume_dir = std::make_shared<std::string>();
+  auto overwrite = std::make_shared<bool>(false);
+  search->add_option("--resume", *resume_dir,
+                     "continue the run in this directory from its newest checkpoint (options given must match)");
+  search->add_flag("--overwrite", *overwrite, "start afresh in an --out that holds an earlier run's checkpoints");
+  return [search, preset, config_file, options, resume_dir, overwrite]() -> int {
     if (!search->parsed()) return -1;
-    SearchConfig config = *preset == "paper" ? adarts::paper_search_config() : adarts::quick_search_config();
-    if (!config_file->empty()) config = adarts::search_config_from_json(read_text_file(*config_file), config);
-    options->apply(config);
+    auto apply_user_options = [&](SearchConfig& config) {
+      if (!config_file->empty()) config = adarts::search_config_from_json(read_text_file(*config_file), config);
+      options->apply(config);
+    };
+    if (!resume_dir->empty()) return run_search(resume_start(*resume_dir, apply_user_options), "", false);
+    RunStart start;
+    start.config = *preset == "paper" ? adarts::paper_search_config() : adarts::quick_search_config();
+    apply_user_options(start.config);
     const std::string note =
         *preset == "paper"
             ? "preset 'paper': the paper's search setting (DESIGN.md section 5)"
             : "preset 'quick': a small supernet on a subset, for a first run in minutes -- not the paper's "
               "setting (use --preset paper)";
-    return run_search(config, note);
+    return run_search(start, note, *overwrite);
   };
 }
 

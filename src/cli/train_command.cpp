@@ -13,11 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "adarts/config.h"
 #include "adarts/error.h"
 #include "adarts/network.h"
 #include "adarts/progress.h"
 #include "adarts/train.h"
 #include "commands.h"
+#include "interrupt.h"
 
 namespace {
 
@@ -56,11 +58,66 @@ void write_text(const std::string& path, const std::string& text) {
 
 std::string percent(double fraction) { return fmt::format("{:.2f}%", 100.0 * fraction); }
 
-int run_train(const TrainConfig& config, const std::string& genotype_path, const std::string& preset_note) {
-  spdlog::info("{}", preset_note);
+// Where a run starts: a genotype and config, plus the checkpoint of a run to continue.
+struct TrainStart {
+  TrainConfig config;
+  adarts::Genotype genotype;
+  std::string genotype_source;
+  std::string checkpoint;  // empty for a fresh run
+};
+
+TrainStart resume_start(const std::string& dir, const std::function<void(TrainConfig&)>& apply_user_options) {
+  std::vector<std::string> skipped;
+  TrainStart start;
+  start.checkpoint = adarts::Trainer::latest_checkpoint(dir, &skipped);
+  for (const auto& reason : skipped) spdlog::warn("skipping a checkpoint that does not load: {}", reason);
+  if (start.checkpoint.empty()) {
+    throw adarts::io_error("no checkpoint to resume in '" + dir + "/checkpoints'" +
+                           (skipped.empty() ? std::string() : " (every file there failed to load)"));
+  }
+  const TrainConfig saved = adarts::Trainer::checkpoint_config(start.checkpoint);
+  start.config = saved;
+  apply_user_options(start.config);
+  start.config.out_dir = dir;
+  start.genotype = adarts::Trainer::checkpoint_genotype(start.checkpoint);
+  start.genotype_source = start.checkpoint;
+  const std::vector<std::string> differences = adarts::resume_differences(saved, start.config);
+  if (!differences.empty()) {
+    std::string list;
+    for (const auto& d : differences) list += "\n  " + d;
+    throw adarts::invalid_argument("cannot resume '" + dir + "' with these options; they differ from the run's "
+                                   "configuration (saved -> requested):" + list +
+                                   "\nDrop them to continue the run, or start a new run in another --out.");
+  }
+  return start;
+}
+
+// The metrics lines of epochs 1..`epochs` of an earlier run's file (a resumed run continues it).
+std::vector<std::string> kept_metrics_lines(const std::string& path, int64_t epochs) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line) && static_cast<int64_t>(lines.size()) < epochs) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+int run_train(const TrainStart& start, const std::string& preset_note, bool overwrite) {
+  const TrainConfig& config = start.config;
+  const adarts::Genotype& genotype = start.genotype;
   adarts::validate(config);
-  const adarts::Genotype genotype = adarts::read_genotype_file(genotype_path);
-  spdlog::info("genotype {}: {}", genotype_path, adarts::to_darts_text(genotype));
+  adarts::check_writable_directory(config.out_dir);
+  if (start.checkpoint.empty()) {
+    spdlog::info("{}", preset_note);
+    const std::string old = adarts::Trainer::latest_checkpoint(config.out_dir);
+    if (!old.empty() && !overwrite) {
+      throw adarts::invalid_argument("'" + config.out_dir + "' holds checkpoints of an earlier run (newest: " + old +
+                                     "). Continue it with `adarts train --resume " + config.out_dir +
+                                     "`, or pass --overwrite to start afresh there.");
+    }
+  }
+  spdlog::info("genotype {}: {}", start.genotype_source, adarts::to_darts_text(genotype));
   spdlog::info("loading {} from {}", config.dataset, config.dataset == "synthetic" ? "(generated)" : config.data_dir);
   adarts::Dataset train_data = adarts::load_train_dataset(config, /*train=*/true);
   const adarts::Dataset test_data = adarts::load_train_dataset(config, /*train=*/false);
@@ -68,15 +125,22 @@ int run_train(const TrainConfig& config, const std::string& genotype_path, const
                train_data.channels(), train_data.height(), train_data.width(), train_data.num_classes);
   const int64_t height = train_data.height(), width = train_data.width();
 
-  std::error_code ec;
-  std::filesystem::create_directories(config.out_dir, ec);
+  adarts::Trainer trainer(genotype, config, std::move(train_data));
   const std::string out = config.out_dir;
+  std::vector<std::string> earlier_lines;
+  if (!start.checkpoint.empty()) {
+    trainer.load_checkpoint(start.checkpoint);
+    earlier_lines = kept_metrics_lines(out + "/metrics.jsonl", trainer.epoch());
+    spdlog::info("resumed from {}: epoch {}/{}, step {}/{}", start.checkpoint, trainer.epoch() + 1, config.epochs,
+                 trainer.step_in_epoch(), trainer.steps_per_epoch());
+  }
   std::ofstream metrics(out + "/metrics.jsonl", std::ios::out | std::ios::trunc);
   if (!metrics) throw adarts::io_error("cannot write '" + out + "/metrics.jsonl' (is --out writable?)");
+  for (const auto& line : earlier_lines) metrics << line << "\n";
+  metrics.flush();
   write_text(out + "/config.json", adarts::to_json(config));
   write_text(out + "/genotype.json", adarts::to_json(genotype));
 
-  adarts::Trainer trainer(genotype, config, std::move(train_data));
   adarts::Network& net = trainer.network();
   spdlog::info("network: C={} layers={} auxiliary={} imagenet={}: {:.3f}M parameters ({:.3f}M with the auxiliary "
                "head), {:.2f}M multiply-adds per image; {} epochs x {} steps, batch {}, lr {} -> {}, drop-path {}, "
@@ -89,15 +153,38 @@ int run_train(const TrainConfig& config, const std::string& genotype_path, const
                config.drop_path_prob, config.device, at::get_num_threads());
 
   const std::string model_path = out + "/model.pt";
+  adarts::cli::InterruptHandler interrupts;
+  auto stop_after_signal = [&](int signal) {
+    const std::string where = trainer.step_in_epoch() == 0
+                                  ? "after epoch " + std::to_string(trainer.epoch())
+                                  : "at epoch " + std::to_string(trainer.epoch() + 1) + ", step " +
+                                        std::to_string(trainer.step_in_epoch()) + "/" +
+                                        std::to_string(trainer.steps_per_epoch());
+    if (config.checkpoint_keep == 0) {
+      spdlog::warn("{}: stopped {}; no checkpoint written (checkpoint_keep is 0)",
+                   adarts::cli::InterruptHandler::signal_name(signal), where);
+    } else {
+      const std::string path = trainer.step_in_epoch() == 0 ? adarts::Trainer::latest_checkpoint(out)
+                                                            : trainer.save_checkpoint();
+      spdlog::warn("{}: stopped {}; checkpoint {}. Continue with `adarts train --resume {}`",
+                   adarts::cli::InterruptHandler::signal_name(signal), where, path, out);
+    }
+    return adarts::cli::InterruptHandler::exit_status(signal);
+  };
   adarts::EvalResult test;
-  for (int64_t epoch = 0; epoch < config.epochs; ++epoch) {
+  while (trainer.epoch() < config.epochs) {
+    const int64_t epoch = trainer.epoch();
     adarts::ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, config.epochs), trainer.steps_per_epoch(),
                             config.log_every);
-    const adarts::TrainEpochSummary s = trainer.run_epoch([&](const adarts::TrainProgress& p) {
-      bar.update(p.step, fmt::format("loss {:.4f} acc {:.3f}", p.train_loss, p.train_accuracy));
-      return true;
-    });
+    bool completed = false;
+    const adarts::TrainEpochSummary s = trainer.run_epoch(
+        [&](const adarts::TrainProgress& p) {
+          bar.update(p.step, fmt::format("loss {:.4f} acc {:.3f}", p.train_loss, p.train_accuracy));
+          return adarts::cli::InterruptHandler::signal_received() == 0;
+        },
+        &completed);
     bar.finish();
+    if (!completed) return stop_after_signal(adarts::cli::InterruptHandler::signal_received());
     const auto eval_start = std::chrono::steady_clock::now();
     test = trainer.evaluate(test_data);
     const double eval_seconds =
@@ -120,11 +207,13 @@ int run_train(const TrainConfig& config, const std::string& genotype_path, const
     line["seconds"] = s.seconds + eval_seconds;
     metrics << boost::json::serialize(line) << "\n";
     metrics.flush();
-    trainer.save(model_path);  // a checkpoint every epoch, replaced whole
+    trainer.save(model_path);  // the model so far, replaced whole
+    if (const int signal = adarts::cli::InterruptHandler::signal_received()) return stop_after_signal(signal);
   }
+  if (test.samples == 0) test = trainer.evaluate(test_data);  // resumed after the last epoch
   fmt::print("test: loss {:.4f} top-1 {} top-5 {} ({} images)\n", test.loss, percent(test.top1), percent(test.top5),
              test.samples);
-  spdlog::info("wrote {0}/model.pt, {0}/metrics.jsonl, {0}/config.json, {0}/genotype.json", out);
+  spdlog::info("wrote {0}/model.pt, {0}/metrics.jsonl, {0}/config.json, {0}/genotype.json, {0}/checkpoints/", out);
   return 0;
 }
 
@@ -137,8 +226,7 @@ std::function<int()> add_train_command(CLI::App& app) {
   auto genotype = std::make_shared<std::string>();
   auto preset = std::make_shared<std::string>("quick");
   auto config_file = std::make_shared<std::string>();
-  train->add_option("--genotype", *genotype, "genotype file: JSON or DARTS text (Genotype(normal=[...], ...))")
-      ->required();
+  train->add_option("--genotype", *genotype, "genotype file: JSON or DARTS text (Genotype(normal=[...], ...))");
   train->add_option("--preset", *preset,
                     "quick: C=8, 6 cells, 6000 Fashion-MNIST images, 4 epochs, tested on 2000 (minutes on 2 cores); paper: DARTS's "
                     "CIFAR-10 evaluation setting (C=36, 20 cells, 600 epochs)")
@@ -171,16 +259,35 @@ std::function<int()> add_train_command(CLI::App& app) {
   options->add("--threads", &TrainConfig::threads, "CPU threads (0 = every core)");
   options->add("--out", &TrainConfig::out_dir, "output directory (model.pt, metrics.jsonl, config.json, genotype.json)");
   options->add("--log-every", &TrainConfig::log_every, "progress line every N steps when not on a terminal");
-  return [train, genotype, preset, config_file, options]() -> int {
+  options->add("--checkpoint-every", &TrainConfig::checkpoint_every,
+               "also checkpoint every N steps (0 = at epoch ends only)");
+  options->add("--checkpoint-keep", &TrainConfig::checkpoint_keep, "keep the newest N checkpoints (0 = none)");
+  auto resume_dir = std::make_shared<std::string>();
+  auto overwrite = std::make_shared<bool>(false);
+  train->add_option("--resume", *resume_dir,
+                    "continue the run in this directory from its newest checkpoint (options given must match)");
+  train->add_flag("--overwrite", *overwrite, "start afresh in an --out that holds an earlier run's checkpoints");
+  return [train, genotype, preset, config_file, options, resume_dir, overwrite]() -> int {
     if (!train->parsed()) return -1;
-    TrainConfig config = *preset == "paper" ? adarts::paper_train_config() : adarts::quick_train_config();
-    if (!config_file->empty()) config = adarts::train_config_from_json(read_text_file(*config_file), config);
-    options->apply(config);
+    auto apply_user_options = [&](TrainConfig& config) {
+      if (!config_file->empty()) config = adarts::train_config_from_json(read_text_file(*config_file), config);
+      options->apply(config);
+    };
+    if (!resume_dir->empty()) {
+      if (!genotype->empty()) throw adarts::invalid_argument("--resume continues the run's own genotype; drop --genotype");
+      return run_train(resume_start(*resume_dir, apply_user_options), "", false);
+    }
+    if (genotype->empty()) throw adarts::invalid_argument("--genotype is required (or --resume DIR to continue a run)");
+    TrainStart start;
+    start.config = *preset == "paper" ? adarts::paper_train_config() : adarts::quick_train_config();
+    apply_user_options(start.config);
+    start.genotype = adarts::read_genotype_file(*genotype);
+    start.genotype_source = *genotype;
     const std::string note =
         *preset == "paper" ? "preset 'paper': DARTS's CIFAR-10 evaluation setting"
                            : "preset 'quick': a small network on a subset, for a first run in minutes -- not the "
                              "paper's setting (use --preset paper)";
-    return run_train(config, *genotype, note);
+    return run_train(start, note, *overwrite);
   };
 }
 

@@ -301,10 +301,53 @@ static void test_trainer(void) {
   adarts_genotype_free(g);
 }
 
+/* Checkpoint, free the handle, resume: the continuation equals an uninterrupted run bit for bit. */
+static void test_checkpoint_and_resume(void) {
+  static const char* config =
+      "{\"channels\":4,\"layers\":2,\"batch_size\":8,\"epochs\":2,\"threads\":1,\"out_dir\":\"capi_c_test_resume\"}";
+  static const char* reference_config =
+      "{\"channels\":4,\"layers\":2,\"batch_size\":8,\"epochs\":2,\"threads\":1,\"out_dir\":\"capi_c_test_resume_ref\"}";
+  adarts_dataset* d = NULL;
+  adarts_search* reference = NULL;
+  adarts_search* first = NULL;
+  adarts_search* resumed = NULL;
+  adarts_search* untouched = (adarts_search*)0x1;
+  char* path = NULL;
+  float a[64], b[64];
+  size_t na = 0, nb = 0;
+  EXPECT_STATUS(adarts_dataset_open(kSynthetic, &d), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_create(reference_config, d, &reference), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_step(reference, 5), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_create(config, d, &first), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_step(first, 3), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_save_checkpoint(NULL, &path), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_save_checkpoint(first, &path), ADARTS_OK);
+  EXPECT(path != NULL && strstr(path, "capi_c_test_resume/checkpoints/epoch-") != NULL);
+  adarts_string_free(path);
+  adarts_search_free(first);
+
+  EXPECT_STATUS(adarts_search_resume(NULL, NULL, d, &resumed), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_resume("capi_c_test_resume", NULL, d, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_resume("capi_c_no_such_run", NULL, d, &untouched), ADARTS_IO_ERROR);
+  EXPECT_ERROR_MENTIONS("no checkpoint");
+  EXPECT_STATUS(adarts_search_resume("capi_c_test_resume", "{\"eta\":0.9}", d, &untouched), ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("eta");
+  EXPECT(untouched == (adarts_search*)0x1);
+  EXPECT_STATUS(adarts_search_resume("capi_c_test_resume", "{\"log_every\":3}", d, &resumed), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_step(resumed, 2), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_alphas(reference, "normal", a, 64, &na), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_alphas(resumed, "normal", b, 64, &nb), ADARTS_OK);
+  EXPECT(na == nb && na > 0 && memcmp(a, b, na * sizeof(float)) == 0);
+  adarts_search_free(resumed);
+  adarts_search_free(reference);
+  adarts_dataset_free(d);
+}
+
 int main(void) {
   test_library();
   test_datasets();
   test_search();
+  test_checkpoint_and_resume();
   test_genotypes();
   test_trainer();
   printf("%d checks, %d failures\n", checks, failures);

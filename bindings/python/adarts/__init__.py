@@ -51,6 +51,7 @@ class Status(enum.IntEnum):
     CANCELLED = native.ADARTS_CANCELLED
     OUT_OF_MEMORY = native.ADARTS_OUT_OF_MEMORY
     INTERNAL = native.ADARTS_INTERNAL
+    NUMERICAL_ERROR = native.ADARTS_NUMERICAL_ERROR
 
 
 native.adarts_set_status_type(Status)  # AdartsError.status is a Status
@@ -235,6 +236,21 @@ class Search(_Handle):
         pointer = native.adarts_search_create(_json_text(config if config is not None else {}),
                                               dataset._h if dataset is not None else None)
         super().__init__(pointer)
+
+    @classmethod
+    def resume(cls, out_dir: str, overrides: JsonLike = None, dataset: Optional[Dataset] = None) -> "Search":
+        """Continues the run in `out_dir` from its newest checkpoint. `overrides` may change only
+        threads, log_every, checkpoint_every, checkpoint_keep and device; `dataset` must be the
+        data the run started on (None: the config's)."""
+        search = cls.__new__(cls)
+        pointer = native.adarts_search_resume(out_dir, _json_text(overrides) if overrides is not None else None,
+                                              dataset._h if dataset is not None else None)
+        _Handle.__init__(search, pointer)
+        return search
+
+    def save_checkpoint(self) -> str:
+        """Writes a checkpoint of the whole state into out_dir/checkpoints; returns its path."""
+        return native.adarts_search_save_checkpoint(self._h)
 
     def step(self, steps: int = 1) -> None:
         """Runs `steps` search steps; an epoch's last step ends it."""

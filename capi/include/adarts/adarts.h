@@ -54,7 +54,8 @@ typedef enum adarts_status {
   ADARTS_UNSUPPORTED = 4,      /* e.g. a CUDA device on a CPU-only build */
   ADARTS_CANCELLED = 5,        /* stopped by adarts_*_cancel() or a callback */
   ADARTS_OUT_OF_MEMORY = 6,
-  ADARTS_INTERNAL = 7          /* a bug: please report with the message */
+  ADARTS_INTERNAL = 7,         /* a bug: please report with the message */
+  ADARTS_NUMERICAL_ERROR = 8   /* a non-finite loss or gradient stopped the run (nan_policy "stop") */
 } adarts_status;
 
 typedef struct adarts_dataset adarts_dataset;
@@ -129,6 +130,19 @@ ADARTS_API adarts_status adarts_search_alphas(const adarts_search* search, const
 ADARTS_API adarts_status adarts_search_metrics(const adarts_search* search, char** out_json);
 /* The genotype derived from the current alphas; free with adarts_genotype_free. */
 ADARTS_API adarts_status adarts_search_genotype(const adarts_search* search, adarts_genotype** out);
+/* Writes a checkpoint of the whole search state into <out_dir>/checkpoints
+ * (atomically; the newest checkpoint_keep are kept) and returns its path
+ * (free with adarts_string_free; `out_path` may be NULL). Runs also write one
+ * at every epoch end and every checkpoint_every steps. */
+ADARTS_API adarts_status adarts_search_save_checkpoint(adarts_search* search, char** out_path);
+/* Continues the run in `out_dir` from its newest checkpoint that loads.
+ * `overrides_json` (may be NULL) changes config keys; only threads, log_every,
+ * checkpoint_every, checkpoint_keep and device may differ from the run's
+ * (ADARTS_INVALID_ARGUMENT listing the others). `dataset` as for
+ * adarts_search_create: it must be the data the run was started on.
+ * With the same threads on a CPU the continuation is bit-identical. */
+ADARTS_API adarts_status adarts_search_resume(const char* out_dir, const char* overrides_json,
+                                              const adarts_dataset* dataset, adarts_search** out);
 
 /* ---- Genotypes -------------------------------------------------------- */
 

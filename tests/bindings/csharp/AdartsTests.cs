@@ -69,6 +69,28 @@ static class AdartsTests {
     Equal(0, (int)Status.Ok, "Ok");
     Equal(5, (int)Status.Cancelled, "Cancelled");
     Equal(7, (int)Status.Internal, "Internal");
+    Equal(8, (int)Status.NumericalError, "NumericalError");
+  }
+
+  [Test]
+  static void CheckpointAndResumeContinueBitIdentically() {
+    float[] expected;
+    using (var reference = new Search(SearchConfig("resume_reference"), data)) {
+      reference.Step(5);
+      expected = reference.Alphas();
+    }
+    string dir = Path.Combine(outDir, "resume");
+    using (var first = new Search(SearchConfig("resume"), data)) {
+      first.Step(3);
+      Check(first.SaveCheckpoint().Contains("checkpoints"), "checkpoint path");
+    }
+    var e = Throws<AdartsException>(() => Search.Resume(dir, "{\"eta\":0.9}", data), "changed eta");
+    Equal(Status.InvalidArgument, e.Status, "status");
+    Check(e.Message.Contains("eta"), "message names eta: " + e.Message);
+    using (var resumed = Search.Resume(dir, null, data)) {
+      resumed.Step(2);
+      Check(expected.SequenceEqual(resumed.Alphas()), "resumed alphas equal the uninterrupted run's");
+    }
   }
 
   [Test]

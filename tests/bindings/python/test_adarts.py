@@ -49,7 +49,8 @@ class LibraryTest(Fixture):
     def test_status_values(self):
         self.assertEqual(int(adarts.Status.OK), 0)
         self.assertEqual(int(adarts.Status.CANCELLED), 5)
-        self.assertEqual(len(adarts.Status), 8)
+        self.assertEqual(len(adarts.Status), 9)
+        self.assertEqual(int(adarts.Status.NUMERICAL_ERROR), 8)
 
     def test_dataset_info_and_bad_specs(self):
         self.assertEqual(self.data.info()["size"], 64)
@@ -82,6 +83,23 @@ class SearchTest(Fixture):
         with self.assertRaises(adarts.AdartsError) as cm:
             adarts.Search({key: 1}, self.data)
         self.assertIn(key, str(cm.exception))
+
+    def test_checkpoint_and_resume_continue_bit_identically(self):
+        with adarts.Search(search_config("resume_reference"), self.data) as reference:
+            reference.step(5)
+            expected = reference.alphas()
+        with adarts.Search(search_config("resume"), self.data) as first:
+            first.step(3)
+            path = first.save_checkpoint()
+            self.assertIn(os.path.join("resume", "checkpoints", "epoch-"), path)
+        with self.assertRaises(adarts.AdartsError) as cm:
+            adarts.Search.resume(os.path.join(OUT, "resume"), {"eta": 0.9}, self.data)
+        self.assertEqual(cm.exception.status, adarts.Status.INVALID_ARGUMENT)
+        self.assertIn("eta", str(cm.exception))
+        with adarts.Search.resume(os.path.join(OUT, "resume"), None, self.data) as resumed:
+            self.assertEqual(resumed.state()["step_in_epoch"], 3)
+            resumed.step(2)
+            self.assertEqual(resumed.alphas(), expected)
 
     def test_step_and_alphas(self):
         with adarts.Search(search_config("steps"), self.data) as s:

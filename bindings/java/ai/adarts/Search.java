@@ -18,6 +18,34 @@ public final class Search extends NativeResource {
     super(create(configJson, dataset), AdartsNative::adarts_search_free);
   }
 
+  private Search(long handle) {
+    super(handle, AdartsNative::adarts_search_free);
+  }
+
+  /**
+   * Continues the run in {@code outDir} from its newest checkpoint. {@code overridesJson} (may
+   * be null) may change only threads, log_every, checkpoint_every, checkpoint_keep and device;
+   * {@code dataset} (may be null) must be the data the run started on.
+   */
+  public static Search resume(String outDir, String overridesJson, Dataset dataset) {
+    long[] out = {0};
+    try {
+      AdartsNative.adarts_search_resume(outDir, overridesJson, handleOf(dataset), out);
+    } finally {
+      Reference.reachabilityFence(dataset);
+    }
+    return new Search(out[0]);
+  }
+
+  /** Writes a checkpoint of the whole state into out_dir/checkpoints; returns its path. */
+  public String saveCheckpoint() {
+    return call(h -> {
+      String[] out = new String[1];
+      AdartsNative.adarts_search_save_checkpoint(h, out);
+      return out[0];
+    });
+  }
+
   private static long create(String configJson, Dataset dataset) {
     long[] out = {0};
     try {

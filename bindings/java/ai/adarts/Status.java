@@ -9,7 +9,8 @@ public enum Status {
   UNSUPPORTED(AdartsNativeConstants.ADARTS_UNSUPPORTED),
   CANCELLED(AdartsNativeConstants.ADARTS_CANCELLED),
   OUT_OF_MEMORY(AdartsNativeConstants.ADARTS_OUT_OF_MEMORY),
-  INTERNAL(AdartsNativeConstants.ADARTS_INTERNAL);
+  INTERNAL(AdartsNativeConstants.ADARTS_INTERNAL),
+  NUMERICAL_ERROR(AdartsNativeConstants.ADARTS_NUMERICAL_ERROR);
 
   private final int code;
 

@@ -95,6 +95,27 @@ public class AdartsTest {
   }
 
   @Test
+  public void checkpointAndResumeContinueBitIdentically() {
+    float[] expected;
+    try (Search reference = new Search(searchConfig("resume_reference"), data)) {
+      reference.step(5);
+      expected = reference.alphas("normal");
+    }
+    try (Search first = new Search(searchConfig("resume"), data)) {
+      first.step(3);
+      assertTrue(first.saveCheckpoint().contains("checkpoints"));
+    }
+    String dir = new File(out, "resume").getPath();
+    AdartsException e = assertThrows(AdartsException.class, () -> Search.resume(dir, "{\"eta\":0.9}", data));
+    assertEquals(Status.INVALID_ARGUMENT, e.getStatus());
+    assertTrue(e.getMessage(), e.getMessage().contains("eta"));
+    try (Search resumed = Search.resume(dir, null, data)) {
+      resumed.step(2);
+      assertArrayEquals(expected, resumed.alphas("normal"), 0.0f);
+    }
+  }
+
+  @Test
   public void searchStepsAndAlphas() {
     try (Search s = new Search(searchConfig("search_steps"), data)) {
       float[] before = s.alphas("normal");

@@ -1,0 +1,290 @@
+// Checkpoints of a search and of a re-training: exact resume, atomic writes,
+// corrupt files, refused resumes, non-finite losses.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <random>
+
+#include "adarts/config.h"
+#include "adarts/error.h"
+#include "adarts/search.h"
+#include "adarts/supernet.h"
+#include "adarts/train.h"
+
+namespace adarts {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_dir(const std::string& name) {
+  const auto dir = fs::temp_directory_path() / ("adarts_ckpt_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  return dir.string();
+}
+
+// 48 + 48 synthetic images, batch 8: 6 steps an epoch.
+SearchConfig tiny_search(const std::string& name) {
+  SearchConfig c;
+  c.dataset = "synthetic";
+  c.train_subset = 96;
+  c.channels = 4;
+  c.layers = 2;
+  c.epochs = 2;
+  c.batch_size = 8;
+  c.threads = 1;
+  c.out_dir = temp_dir(name);
+  return c;
+}
+
+void expect_error(const std::function<void()>& f, ErrorKind kind, std::initializer_list<const char*> words) {
+  try {
+    f();
+    ADD_FAILURE() << "no adarts::Error thrown";
+  } catch (const Error& e) {
+    EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(kind)) << e.what();
+    for (const char* w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what() << " lacks " << w;
+  }
+}
+
+bool same_weights(Search& a, Search& b) {
+  const TensorList wa = a.supernet().weights(), wb = b.supernet().weights();
+  for (size_t i = 0; i < wa.size(); ++i) {
+    if (!at::equal(wa[i], wb[i])) return false;
+  }
+  return true;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(SearchCheckpoint, ResumeAtAnyStepIsBitIdentical) {
+  const SearchConfig base = tiny_search("reference");
+  const Dataset data = load_search_dataset(base);
+  Search reference(base, data);
+  const int64_t total = base.epochs * reference.steps_per_epoch();
+  reference.advance(total);
+
+  // Stop at an epoch end and at a mid-epoch step.
+  for (int64_t stop : {reference.steps_per_epoch(), total - 3}) {
+    SearchConfig c = tiny_search("interrupted_" + std::to_string(stop));
+    std::string path;
+    {
+      Search first(c, data);
+      first.advance(stop);
+      path = first.save_checkpoint();
+    }  // the first process is gone
+    c.threads = 1;
+    Search resumed(c, data);
+    resumed.load_checkpoint(path);
+    EXPECT_EQ(resumed.global_step(), stop);
+    resumed.advance(total - stop);
+    EXPECT_TRUE(at::equal(resumed.alphas_normal(), reference.alphas_normal())) << "stopped at step " << stop;
+    EXPECT_TRUE(at::equal(resumed.alphas_reduce(), reference.alphas_reduce())) << "stopped at step " << stop;
+    EXPECT_TRUE(same_weights(resumed, reference)) << "stopped at step " << stop;
+    EXPECT_EQ(to_json(resumed.genotype()), to_json(reference.genotype()));
+    // The metrics file holds one line per epoch, as the uninterrupted run's.
+    std::ifstream metrics(c.out_dir + "/metrics.jsonl");
+    int64_t lines = 0;
+    for (std::string line; std::getline(metrics, line);) ++lines;
+    EXPECT_EQ(lines, base.epochs);
+  }
+}
+
+TEST(SearchCheckpoint, EpochEndsAndEveryNStepsAreCheckpointedAndPruned) {
+  SearchConfig c = tiny_search("periodic");
+  c.checkpoint_every = 4;
+  c.checkpoint_keep = 3;
+  Search search(c, load_search_dataset(c));
+  EXPECT_EQ(Search::latest_checkpoint(c.out_dir), "");
+  search.advance(2 * search.steps_per_epoch());  // 12 steps: 4, 8 mid-epoch; epoch ends at 6 and 12
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(c.out_dir + "/checkpoints")) names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"epoch-000001-step-000000.pt", "epoch-000001-step-000002.pt",
+                                             "epoch-000002-step-000000.pt"}));
+  EXPECT_EQ(fs::path(Search::latest_checkpoint(c.out_dir)).filename(), "epoch-000002-step-000000.pt");
+  EXPECT_EQ(Search::checkpoint_config(Search::latest_checkpoint(c.out_dir)).checkpoint_every, 4);
+}
+
+TEST(SearchCheckpoint, InterruptedWriteAndCorruptFilesLeaveThePreviousOneLoadable) {
+  SearchConfig c = tiny_search("corrupt");
+  const Dataset data = load_search_dataset(c);
+  Search search(c, data);
+  search.advance(search.steps_per_epoch());  // writes epoch-000001-step-000000.pt
+  const std::string good = Search::latest_checkpoint(c.out_dir);
+  ASSERT_FALSE(good.empty());
+  const std::string bytes = read_file(good);
+  const std::string dir = c.out_dir + "/checkpoints/";
+
+  // A write that died half-way leaves only a temporary file: ignored.
+  std::ofstream(dir + "epoch-000002-step-000000.pt.tmp", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  EXPECT_EQ(Search::latest_checkpoint(c.out_dir), good);
+
+  // Newer files that are truncated, empty or garbage are skipped with a reason, and refused when named.
+  std::ofstream(dir + "epoch-000002-step-000001.pt", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  std::ofstream(dir + "epoch-000002-step-000002.pt", std::ios::binary) << "";
+  std::string garbage(bytes.size(), '\0');
+  std::mt19937 random(7);
+  for (auto& ch : garbage) ch = static_cast<char>(random() & 0xff);
+  std::ofstream(dir + "epoch-000002-step-000003.pt", std::ios::binary) << garbage;
+  std::vector<std::string> skipped;
+  EXPECT_EQ(Search::latest_checkpoint(c.out_dir, &skipped), good);
+  EXPECT_EQ(skipped.size(), 3u);
+  for (const char* name : {"epoch-000002-step-000001.pt", "epoch-000002-step-000002.pt", "epoch-000002-step-000003.pt"}) {
+    Search other(c, data);
+    expect_error([&] { other.load_checkpoint(dir + name); }, ErrorKind::parse_error, {name, "not a valid"});
+  }
+  expect_error([&] { search.load_checkpoint(dir + "no-such-file.pt"); }, ErrorKind::io_error, {"does not exist"});
+
+  Search resumed(c, data);
+  resumed.load_checkpoint(good);
+  EXPECT_TRUE(at::equal(resumed.alphas_normal(), search.alphas_normal()));
+  EXPECT_EQ(resumed.epoch(), 1);
+}
+
+TEST(SearchCheckpoint, ResumeIsRefusedForAnotherConfigOrOtherData) {
+  SearchConfig c = tiny_search("refused");
+  const Dataset data = load_search_dataset(c);
+  std::string path;
+  {
+    Search search(c, data);
+    search.advance(2);
+    path = search.save_checkpoint();
+  }
+  SearchConfig changed = c;
+  changed.eta = 0.5;
+  changed.layers = 3;
+  expect_error([&] { Search(changed, data).load_checkpoint(path); }, ErrorKind::invalid_argument,
+               {"another configuration", "eta: ", "layers: 2 -> 3"});
+  SearchConfig other_data = c;
+  expect_error([&] { Search(other_data, make_synthetic(SyntheticSpec{96}, 99)).load_checkpoint(path); },
+               ErrorKind::invalid_argument, {"other data"});
+  // Threads and logging may change.
+  SearchConfig allowed = c;
+  allowed.threads = 2;
+  allowed.log_every = 1;
+  Search ok(allowed, data);
+  EXPECT_NO_THROW(ok.load_checkpoint(path));
+  EXPECT_EQ(ok.global_step(), 2);
+}
+
+TEST(SearchCheckpoint, NonFiniteLossStopsNamingTheStepAndKeepsTheLastCheckpoint) {
+  SearchConfig c = tiny_search("nan_stop");
+  const Dataset data = load_search_dataset(c);
+  Search search(c, data);
+  search.advance(search.steps_per_epoch() + 1);
+  const std::string good = Search::latest_checkpoint(c.out_dir);
+  {
+    at::NoGradGuard no_grad;
+    search.supernet().weights().front().fill_(std::nan(""));  // e.g. an exploding update
+  }
+  expect_error([&] { search.step(); }, ErrorKind::numerical, {"non-finite", "epoch 2 step 2", good.c_str()});
+  EXPECT_EQ(Search::latest_checkpoint(c.out_dir), good);
+  Search resumed(c, data);
+  EXPECT_NO_THROW(resumed.load_checkpoint(good));
+  EXPECT_TRUE(std::isfinite(resumed.step().train_loss));
+}
+
+TEST(SearchCheckpoint, SkipPolicySkipsTheUpdateAndCountsIt) {
+  SearchConfig c = tiny_search("nan_skip");
+  c.nan_policy = "skip";
+  Search search(c, load_search_dataset(c));
+  search.step();
+  at::Tensor poisoned = search.supernet().weights().front();
+  {
+    at::NoGradGuard no_grad;
+    poisoned.fill_(std::nan(""));
+  }
+  const at::Tensor alphas = search.alphas_normal();
+  const at::Tensor other_weight = search.supernet().weights().back().detach().clone();
+  const StepResult r = search.step();
+  EXPECT_TRUE(r.skipped);
+  EXPECT_EQ(search.skipped_steps(), 1);
+  EXPECT_TRUE(at::equal(alphas, search.alphas_normal())) << "a non-finite arch gradient must not be applied";
+  EXPECT_TRUE(at::equal(other_weight, search.supernet().weights().back())) << "nor a non-finite weight step";
+}
+
+TEST(SearchCheckpoint, CancelBeforeRunEpochStopsBeforeTheFirstStep) {
+  SearchConfig c = tiny_search("cancel");
+  Search search(c, load_search_dataset(c));
+  search.cancel();
+  bool completed = true;
+  search.run_epoch(nullptr, &completed);
+  EXPECT_FALSE(completed);
+  EXPECT_EQ(search.step_in_epoch(), 0);
+  // The request was consumed: the next call runs the epoch.
+  search.run_epoch(nullptr, &completed);
+  EXPECT_TRUE(completed);
+  EXPECT_EQ(search.epoch(), 1);
+}
+
+// ---- Re-training ----
+
+TrainConfig tiny_train(const std::string& name) {
+  TrainConfig c;
+  c.dataset = "synthetic";
+  c.train_subset = 64;
+  c.test_subset = 16;
+  c.channels = 4;
+  c.layers = 3;
+  c.epochs = 2;
+  c.batch_size = 16;
+  c.cutout = 4;
+  c.drop_path_prob = 0.3;  // the network's generator draws masks: it must be restored too
+  c.threads = 1;
+  c.seed = 3;
+  c.out_dir = temp_dir(name);
+  return c;
+}
+
+Genotype tiny_genotype() {
+  return from_darts_text(
+      "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1), ('max_pool_3x3', 0), ('dil_conv_3x3', 2), "
+      "('skip_connect', 0), ('sep_conv_5x5', 1), ('avg_pool_3x3', 2), ('skip_connect', 3)], normal_concat=[2, 3, 4, 5], "
+      "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), "
+      "('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('avg_pool_3x3', 0)], reduce_concat=[2, 3, 4, 5])");
+}
+
+TEST(TrainCheckpoint, ResumeIsBitIdentical) {
+  const TrainConfig base = tiny_train("reference");
+  const Dataset train = load_train_dataset(base, true), test = load_train_dataset(base, false);
+  Trainer reference(tiny_genotype(), base, train);
+  for (int e = 0; e < base.epochs; ++e) reference.run_epoch();
+
+  TrainConfig c = tiny_train("interrupted");
+  c.checkpoint_every = 3;  // 4 steps an epoch: step 3 is mid-epoch
+  {
+    Trainer first(tiny_genotype(), c, train);
+    first.run_epoch();
+    int calls = 0;
+    bool completed = true;
+    first.run_epoch([&](const TrainProgress&) { return ++calls < 3; }, &completed);  // stops after step 3
+    ASSERT_FALSE(completed);
+    // checkpoint_every 3 wrote global step 6 (epoch 2, step 2); an interrupted run saves where it stopped.
+    EXPECT_EQ(fs::path(Trainer::latest_checkpoint(c.out_dir)).filename(), "epoch-000001-step-000002.pt");
+    first.save_checkpoint();
+  }
+  const std::string path = Trainer::latest_checkpoint(c.out_dir);
+  EXPECT_EQ(fs::path(path).filename(), "epoch-000001-step-000003.pt");
+  Trainer resumed(tiny_genotype(), c, train);
+  resumed.load_checkpoint(path);
+  EXPECT_EQ(resumed.epoch(), 1);
+  EXPECT_EQ(resumed.step_in_epoch(), 3);
+  while (resumed.epoch() < c.epochs) resumed.run_epoch();
+  EXPECT_TRUE(at::equal(resumed.predict(test), reference.predict(test)));
+
+  TrainConfig changed = c;
+  changed.lr = 0.5;
+  expect_error([&] { Trainer(tiny_genotype(), changed, train).load_checkpoint(path); }, ErrorKind::invalid_argument,
+               {"another configuration", "lr: "});
+  expect_error([&] { Trainer(read_genotype_file(std::string(ADARTS_FIXTURES_DIR) + "/genotypes/darts_v2.txt"), c, train).load_checkpoint(path); }, ErrorKind::invalid_argument,
+               {"another genotype"});
+}
+
+}  // namespace
+}  // namespace adarts
