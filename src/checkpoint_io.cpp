@@ -90,6 +90,28 @@ void prune(const std::string& dir, int64_t keep) {
   for (size_t i = 0; i + static_cast<size_t>(std::max<int64_t>(keep, 0)) < files.size(); ++i) fs::remove(files[i], ec);
 }
 
+std::string newest_loadable(const std::string& dir, const std::function<void(const std::string&)>& open,
+                            std::vector<std::string>* skipped) {
+  const std::vector<std::string> files = list(dir);
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    try {
+      open(*it);
+      return *it;
+    } catch (const Error& e) {
+      if (skipped) skipped->push_back(e.what());
+    }
+  }
+  return "";
+}
+
+void refuse_resume(const std::string& what, const std::vector<std::string>& differences) {
+  if (differences.empty()) return;
+  std::string list;
+  for (const auto& d : differences) list += "\n  " + d;
+  throw invalid_argument("cannot resume " + what + ": it differs from the run's configuration (saved -> requested):" +
+                         list + "\nDrop these settings to continue the run, or start a new run in another out_dir.");
+}
+
 // ---------------------------------------------------------------------------
 
 Reader::Reader(const std::string& path, const std::string& format, int64_t version, const std::string& what)

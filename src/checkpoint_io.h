@@ -33,6 +33,12 @@ std::string file_name(int64_t epoch, int64_t step);
 std::vector<std::string> list(const std::string& dir);
 // Deletes all but the newest `keep` checkpoint files.
 void prune(const std::string& dir, int64_t keep);
+// The newest checkpoint of `dir` for which `open` does not throw adarts::Error;
+// "" when none. The errors of the files skipped go to `skipped`.
+std::string newest_loadable(const std::string& dir, const std::function<void(const std::string&)>& open,
+                            std::vector<std::string>* skipped);
+// Throws invalid_argument listing `differences` (saved -> requested) unless it is empty.
+void refuse_resume(const std::string& what, const std::vector<std::string>& differences);
 
 // An opened checkpoint. Every read names what is missing or malformed:
 // adarts::Error(parse_error) "'<path>' is not a valid <what>: ...".

@@ -474,16 +474,8 @@ SearchConfig Search::checkpoint_config(const std::string& path) {
 }
 
 std::string Search::latest_checkpoint(const std::string& out_dir, std::vector<std::string>* skipped) {
-  const std::vector<std::string> files = checkpoint_io::list(checkpoint_io::directory(out_dir));
-  for (auto it = files.rbegin(); it != files.rend(); ++it) {
-    try {
-      checkpoint_config(*it);
-      return *it;
-    } catch (const Error& e) {
-      if (skipped) skipped->push_back(e.what());
-    }
-  }
-  return "";
+  return checkpoint_io::newest_loadable(checkpoint_io::directory(out_dir),
+                                        [](const std::string& path) { checkpoint_config(path); }, skipped);
 }
 
 Search::ResumePoint Search::resume_point(const std::string& out_dir,
@@ -498,14 +490,7 @@ Search::ResumePoint Search::resume_point(const std::string& out_dir,
   point.config = saved;
   if (change) change(point.config);
   point.config.out_dir = out_dir;
-  const std::vector<std::string> differences = resume_differences(saved, point.config);
-  if (!differences.empty()) {
-    std::string list;
-    for (const auto& d : differences) list += "\n  " + d;
-    throw invalid_argument("cannot resume '" + out_dir +
-                           "' with these settings; they differ from the run's configuration (saved -> requested):" +
-                           list + "\nDrop them to continue the run, or start a new run in another out_dir.");
-  }
+  checkpoint_io::refuse_resume("'" + out_dir + "' with these settings", resume_differences(saved, point.config));
   return point;
 }
 
@@ -523,12 +508,7 @@ void Search::load_checkpoint(const std::string& path) {
   checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, "search checkpoint");
   // Everything that can refuse the checkpoint is checked before anything changes.
   const SearchConfig saved = search_config_from_json(reader.read_string("config"), SearchConfig{});
-  const std::vector<std::string> differences = resume_differences(saved, config_);
-  if (!differences.empty()) {
-    std::string list;
-    for (const auto& d : differences) list += "\n  " + d;
-    throw invalid_argument("cannot resume from '" + path + "': it was written with another configuration:" + list);
-  }
+  checkpoint_io::refuse_resume("from '" + path + "' (written with another configuration)", resume_differences(saved, config_));
   if (reader.read_string("data") != data_fingerprint_) {
     throw invalid_argument("cannot resume from '" + path + "': it was written for other data (" +
                            reader.read_string("data") + "; this search has " + data_fingerprint_ + ")");

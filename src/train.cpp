@@ -529,16 +529,25 @@ Genotype Trainer::checkpoint_genotype(const std::string& path) {
 }
 
 std::string Trainer::latest_checkpoint(const std::string& out_dir, std::vector<std::string>* skipped) {
-  const std::vector<std::string> files = checkpoint_io::list(checkpoint_io::directory(out_dir));
-  for (auto it = files.rbegin(); it != files.rend(); ++it) {
-    try {
-      checkpoint_config(*it);
-      return *it;
-    } catch (const Error& e) {
-      if (skipped) skipped->push_back(e.what());
-    }
+  return checkpoint_io::newest_loadable(checkpoint_io::directory(out_dir),
+                                        [](const std::string& path) { checkpoint_config(path); }, skipped);
+}
+
+Trainer::ResumePoint Trainer::resume_point(const std::string& out_dir,
+                                          const std::function<void(TrainConfig&)>& change) {
+  ResumePoint point;
+  point.checkpoint = latest_checkpoint(out_dir, &point.skipped);
+  if (point.checkpoint.empty()) {
+    throw io_error("no checkpoint to resume in '" + checkpoint_io::directory(out_dir) + "'" +
+                   (point.skipped.empty() ? std::string() : " (every file there failed to load)"));
   }
-  return "";
+  const TrainConfig saved = checkpoint_config(point.checkpoint);
+  point.config = saved;
+  if (change) change(point.config);
+  point.config.out_dir = out_dir;
+  point.genotype = checkpoint_genotype(point.checkpoint);
+  checkpoint_io::refuse_resume("'" + out_dir + "' with these settings", resume_differences(saved, point.config));
+  return point;
 }
 
 void Trainer::load_checkpoint(const std::string& path) {
@@ -546,12 +555,7 @@ void Trainer::load_checkpoint(const std::string& path) {
   if (!train_loader_) throw invalid_argument("a model loaded for evaluation cannot resume training");
   // Everything that can refuse the checkpoint is checked before anything changes.
   const TrainConfig saved = train_config_from_json(reader.read_string("config"), TrainConfig{});
-  const std::vector<std::string> differences = resume_differences(saved, config_);
-  if (!differences.empty()) {
-    std::string list;
-    for (const auto& d : differences) list += "\n  " + d;
-    throw invalid_argument("cannot resume from '" + path + "': it was written with another configuration:" + list);
-  }
+  checkpoint_io::refuse_resume("from '" + path + "' (written with another configuration)", resume_differences(saved, config_));
   if (reader.read_string("genotype") != to_json(genotype_)) {
     throw invalid_argument("cannot resume from '" + path + "': it was written for another genotype");
   }

@@ -183,6 +183,14 @@ class Trainer {
   static std::string latest_checkpoint(const std::string& out_dir, std::vector<std::string>* skipped = nullptr);
   static TrainConfig checkpoint_config(const std::string& path);
   static Genotype checkpoint_genotype(const std::string& path);
+  // Where the run in `out_dir` continues, as Search::resume_point (with the run's genotype).
+  struct ResumePoint {
+    std::string checkpoint;
+    TrainConfig config;
+    Genotype genotype;
+    std::vector<std::string> skipped;
+  };
+  static ResumePoint resume_point(const std::string& out_dir, const std::function<void(TrainConfig&)>& change = nullptr);
 
   Network& network() { return *net_; }
   const Genotype& genotype() const { return genotype_; }

@@ -67,29 +67,9 @@ struct TrainStart {
 };
 
 TrainStart resume_start(const std::string& dir, const std::function<void(TrainConfig&)>& apply_user_options) {
-  std::vector<std::string> skipped;
-  TrainStart start;
-  start.checkpoint = adarts::Trainer::latest_checkpoint(dir, &skipped);
-  for (const auto& reason : skipped) spdlog::warn("skipping a checkpoint that does not load: {}", reason);
-  if (start.checkpoint.empty()) {
-    throw adarts::io_error("no checkpoint to resume in '" + dir + "/checkpoints'" +
-                           (skipped.empty() ? std::string() : " (every file there failed to load)"));
-  }
-  const TrainConfig saved = adarts::Trainer::checkpoint_config(start.checkpoint);
-  start.config = saved;
-  apply_user_options(start.config);
-  start.config.out_dir = dir;
-  start.genotype = adarts::Trainer::checkpoint_genotype(start.checkpoint);
-  start.genotype_source = start.checkpoint;
-  const std::vector<std::string> differences = adarts::resume_differences(saved, start.config);
-  if (!differences.empty()) {
-    std::string list;
-    for (const auto& d : differences) list += "\n  " + d;
-    throw adarts::invalid_argument("cannot resume '" + dir + "' with these options; they differ from the run's "
-                                   "configuration (saved -> requested):" + list +
-                                   "\nDrop them to continue the run, or start a new run in another --out.");
-  }
-  return start;
+  const adarts::Trainer::ResumePoint point = adarts::Trainer::resume_point(dir, apply_user_options);
+  for (const auto& reason : point.skipped) spdlog::warn("skipping a checkpoint that does not load: {}", reason);
+  return TrainStart{point.config, point.genotype, point.checkpoint, point.checkpoint};
 }
 
 // The metrics lines of epochs 1..`epochs` of an earlier run's file (a resumed run continues it).
