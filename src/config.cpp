@@ -120,7 +120,6 @@ void validate(const SearchConfig& c) {
   require(c.log_every >= 1, "log_every must be >= 1");
   require(!c.out_dir.empty(), "out_dir must not be empty");
   make_estimator(c.estimator_options());  // checks the estimator and hvp names
-  require(c.space != "s2", "space s2 (one alpha set per cell) is not supported yet; use darts or s1");
   c.search_space();  // checks the space and op names
 }
 

@@ -41,6 +41,8 @@ class TrainOptions {
     for (const auto& o : overrides_) o(config);
   }
 
+  bool given(const std::string& flag) const { return app_.get_option(flag)->count() > 0; }
+
  private:
   CLI::App& app_;
   TrainConfig cli_;
@@ -56,11 +58,17 @@ void write_text(const std::string& path, const std::string& text) {
 
 std::string percent(double fraction) { return fmt::format("{:.2f}%", 100.0 * fraction); }
 
-int run_train(const TrainConfig& config, const std::string& genotype_path, const std::string& preset_note) {
+// `layers_given`: --layers was on the command line; otherwise a per-cell
+// genotype sets the cell count (it holds one genotype per cell).
+int run_train(TrainConfig config, const std::string& genotype_path, const std::string& preset_note, bool layers_given) {
   spdlog::info("{}", preset_note);
-  adarts::validate(config);
   const adarts::Genotype genotype = adarts::read_genotype_file(genotype_path);
-  spdlog::info("genotype {}: {}", genotype_path, adarts::to_darts_text(genotype));
+  if (genotype.per_cell() && !layers_given && config.layers != static_cast<int64_t>(genotype.cells.size())) {
+    spdlog::info("layers: {} (the cells of the per-cell genotype)", genotype.cells.size());
+    config.layers = static_cast<int64_t>(genotype.cells.size());
+  }
+  adarts::validate(config);
+  spdlog::info("genotype {}: {}", genotype_path, adarts::summary_line(genotype));
   spdlog::info("loading {} from {}", config.dataset, config.dataset == "synthetic" ? "(generated)" : config.data_dir);
   adarts::Dataset train_data = adarts::load_train_dataset(config, /*train=*/true);
   const adarts::Dataset test_data = adarts::load_train_dataset(config, /*train=*/false);
@@ -180,7 +188,7 @@ std::function<int()> add_train_command(CLI::App& app) {
         *preset == "paper" ? "preset 'paper': DARTS's CIFAR-10 evaluation setting"
                            : "preset 'quick': a small network on a subset, for a first run in minutes -- not the "
                              "paper's setting (use --preset paper)";
-    return run_train(config, *genotype, note);
+    return run_train(config, *genotype, note, options->given("--layers"));
   };
 }
 
@@ -219,7 +227,7 @@ std::function<int()> add_evaluate_command(CLI::App& app) {
                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     }
     spdlog::info("model {}: trained {} epochs; genotype {}", path, trainer->epoch(),
-                 adarts::to_darts_text(trainer->genotype()));
+                 adarts::summary_line(trainer->genotype()));
     spdlog::info("loading the {} test split from {}", data_config.dataset,
                  data_config.dataset == "synthetic" ? "(generated)" : data_config.data_dir);
     const adarts::Dataset test = adarts::load_train_dataset(data_config, /*train=*/false);
