@@ -305,6 +305,44 @@ adarts_status adarts_search_alphas(const adarts_search* search, const char* cell
   });
 }
 
+adarts_status adarts_search_cell_count(const adarts_search* search, int64_t* out) {
+  ADARTS_REQUIRE(search);
+  ADARTS_REQUIRE(out);
+  return guarded([&] {
+    const adarts::Search& s = *search->impl;
+    *out = s.config().search_space().per_cell_alphas ? s.config().layers : 0;
+    return ADARTS_OK;
+  });
+}
+
+adarts_status adarts_search_cell_alphas(const adarts_search* search, int64_t index, float* buffer, size_t capacity,
+                                        size_t* count) {
+  ADARTS_REQUIRE(search);
+  ADARTS_REQUIRE(count);
+  return guarded([&] {
+    const adarts::Search& s = *search->impl;
+    if (!s.config().search_space().per_cell_alphas) {
+      return fail(ADARTS_INVALID_ARGUMENT, "space '" + s.config().space +
+                                               "' shares its alphas (no per-cell alphas; use adarts_search_alphas)");
+    }
+    if (index < 0 || index >= s.config().layers) {
+      return fail(ADARTS_INVALID_ARGUMENT, "cell index " + std::to_string(index) + " is out of range [0, " +
+                                               std::to_string(s.config().layers) + ")");
+    }
+    const at::Tensor alphas = s.alphas_cells()[index].to(at::kFloat).contiguous();
+    const auto n = static_cast<size_t>(alphas.numel());
+    if (buffer != nullptr) {
+      if (capacity < n) {
+        return fail(ADARTS_INVALID_ARGUMENT, "buffer holds " + std::to_string(capacity) + " floats, " +
+                                                 std::to_string(n) + " needed");
+      }
+      std::memcpy(buffer, alphas.data_ptr<float>(), n * sizeof(float));
+    }
+    *count = n;
+    return ADARTS_OK;
+  });
+}
+
 adarts_status adarts_search_metrics(const adarts_search* search, char** out_json) {
   ADARTS_REQUIRE(search);
   ADARTS_REQUIRE(out_json);

@@ -129,7 +129,6 @@ void validate(const SearchConfig& c) {
           "nan_policy must be stop or skip, got '" + c.nan_policy + "'");
   require(!c.out_dir.empty(), "out_dir must not be empty");
   make_estimator(c.estimator_options());  // checks the estimator and hvp names
-  require(c.space != "s2", "space s2 (one alpha set per cell) is not supported yet; use darts or s1");
   c.search_space();  // checks the space and op names
 }
 

@@ -29,7 +29,8 @@ namespace json = boost::json;
 
 constexpr int kInputsPerNode = 2;  // every intermediate node of the shared-cell spaces
 constexpr const char* kFormat = "adarts.genotype";
-constexpr std::int64_t kVersion = 1;
+constexpr std::int64_t kVersion = 1;         // shared normal and reduce cells
+constexpr std::int64_t kPerCellVersion = 2;  // one genotype per network cell
 
 const std::vector<std::string>& known_spaces() {
   static const std::vector<std::string> spaces = {"darts", "s1", "s2"};
@@ -69,8 +70,12 @@ std::string field(const std::string& cell, std::size_t index) {
   return cell + "[" + std::to_string(index) + "]";
 }
 
-// "" if `cell` is valid, otherwise a message that starts with the field at fault.
-std::string cell_problem(const CellGenotype& cell, const std::string& name) {
+bool is_per_cell_space(const std::string& space) { return make_search_space(space).per_cell_alphas; }
+
+// "" if `cell` is valid, otherwise a message that starts with the field at
+// fault. `name` names the edge list (e.g. "normal", "cells[3].edges") and
+// `cname` the concat list ("normal_concat", "cells[3].concat").
+std::string cell_problem(const CellGenotype& cell, const std::string& name, const std::string& cname) {
   if (cell.edges.empty()) return name + ": a cell needs at least one intermediate node, got no edges";
   int max_to = 2;
   for (std::size_t i = 0; i < cell.edges.size(); ++i) {
@@ -100,7 +105,6 @@ std::string cell_problem(const CellGenotype& cell, const std::string& name) {
              std::to_string(max_to) + ")";
   }
   const int end = max_to + 1;  // intermediate nodes are [2, end)
-  const std::string cname = name + "_concat";
   if (cell.concat.empty()) return cname + ": must list at least one node";
   std::set<int> seen;
   for (std::size_t i = 0; i < cell.concat.size(); ++i) {
@@ -113,11 +117,43 @@ std::string cell_problem(const CellGenotype& cell, const std::string& name) {
   return "";
 }
 
+std::string cells_field(std::size_t i) { return "cells[" + std::to_string(i) + "]"; }
+
+std::string per_cell_problem(const Genotype& g) {
+  if (!is_per_cell_space(g.space))
+    return "cells: space '" + g.space +
+           "' shares one normal and one reduction cell (normal/reduce, version 1); only per-cell spaces (s2) "
+           "list a genotype per cell";
+  if (!g.normal.edges.empty() || !g.normal.concat.empty())
+    return "normal: must be empty in a per-cell genotype (its cells are in `cells`)";
+  if (!g.reduce.edges.empty() || !g.reduce.concat.empty())
+    return "reduce: must be empty in a per-cell genotype (its cells are in `cells`)";
+  if (g.reduction.size() != g.cells.size())
+    return "reduction: " + std::to_string(g.reduction.size()) + " flag(s) for " + std::to_string(g.cells.size()) +
+           " cells (one per cell)";
+  const auto layers = static_cast<std::int64_t>(g.cells.size());
+  for (std::size_t i = 0; i < g.cells.size(); ++i) {
+    const bool want = is_reduction_layer(static_cast<std::int64_t>(i), layers);
+    if (g.reduction[i] != want)
+      return cells_field(i) + ".reduction: cell " + std::to_string(i) + " of " + std::to_string(layers) +
+             " must be " + (want ? "a reduction" : "a normal") + " cell (reductions are at cells " +
+             std::to_string(layers / 3) + " and " + std::to_string(2 * layers / 3) + ": layers/3 and 2*layers/3)";
+    const std::string p = cell_problem(g.cells[i], cells_field(i) + ".edges", cells_field(i) + ".concat");
+    if (!p.empty()) return p;
+  }
+  return "";
+}
+
 std::string genotype_problem(const Genotype& g) {
   if (!is_known_space(g.space))
     return "space: unknown space '" + g.space + "' (known: " + join(known_spaces()) + ")";
-  std::string p = cell_problem(g.normal, "normal");
-  if (p.empty()) p = cell_problem(g.reduce, "reduce");
+  if (g.per_cell()) return per_cell_problem(g);
+  if (!g.reduction.empty())
+    return "reduction: " + std::to_string(g.reduction.size()) + " flag(s) but no per-cell genotypes in `cells`";
+  if (is_per_cell_space(g.space))
+    return "cells: space '" + g.space + "' has one genotype per cell (`cells`, version 2), got shared normal/reduce cells";
+  std::string p = cell_problem(g.normal, "normal", "normal_concat");
+  if (p.empty()) p = cell_problem(g.reduce, "reduce", "reduce_concat");
   return p;
 }
 
@@ -187,22 +223,48 @@ void write_pretty(std::string& out, const json::value& v, int indent) {
   }
 }
 
+std::string concat_json(const std::vector<int>& concat) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < concat.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(concat[i]);
+  }
+  return out + "]";
+}
+
+std::string edge_json(const GenotypeEdge& e) {
+  return "{\"op\": " + json_string(e.op) + ", \"from\": " + std::to_string(e.from) + ", \"to\": " +
+         std::to_string(e.to) + "}";
+}
+
 void write_cell_json(std::string& out, const CellGenotype& cell, const std::string& name) {
   const auto edges = edges_by_node(cell);
   out += "  " + json_string(name) + ": [\n";
   for (std::size_t i = 0; i < edges.size(); ++i) {
-    const auto& e = edges[i];
-    out += "    {\"op\": " + json_string(e.op) + ", \"from\": " + std::to_string(e.from) +
-           ", \"to\": " + std::to_string(e.to) + "}";
+    out += "    " + edge_json(edges[i]);
     out += i + 1 < edges.size() ? ",\n" : "\n";
   }
   out += "  ],\n";
-  out += "  " + json_string(name + "_concat") + ": [";
-  for (std::size_t i = 0; i < cell.concat.size(); ++i) {
-    if (i) out += ", ";
-    out += std::to_string(cell.concat[i]);
+  out += "  " + json_string(name + "_concat") + ": " + concat_json(cell.concat);
+}
+
+// Version 2: one object per cell, its edges one a line.
+void write_cells_json(std::string& out, const Genotype& g) {
+  out += "  \"cells\": [\n";
+  for (std::size_t c = 0; c < g.cells.size(); ++c) {
+    const auto edges = edges_by_node(g.cells[c]);
+    out += "    {\n";
+    out += std::string("      \"reduction\": ") + (g.reduction[c] ? "true" : "false") + ",\n";
+    out += "      \"edges\": [\n";
+    for (std::size_t i = 0; i < edges.size(); ++i) {
+      out += "        " + edge_json(edges[i]);
+      out += i + 1 < edges.size() ? ",\n" : "\n";
+    }
+    out += "      ],\n";
+    out += "      \"concat\": " + concat_json(g.cells[c].concat) + "\n";
+    out += c + 1 < g.cells.size() ? "    },\n" : "    }\n";
   }
-  out += "]";
+  out += "  ]";
 }
 
 std::string write_json(const Genotype& g, const json::object* metadata) {
@@ -210,11 +272,15 @@ std::string write_json(const Genotype& g, const json::object* metadata) {
   if (!problem.empty()) throw invalid_argument("to_json: invalid genotype: " + problem);
   std::string out = "{\n";
   out += "  \"format\": " + json_string(kFormat) + ",\n";
-  out += "  \"version\": " + std::to_string(kVersion) + ",\n";
+  out += "  \"version\": " + std::to_string(g.per_cell() ? kPerCellVersion : kVersion) + ",\n";
   out += "  \"space\": " + json_string(g.space) + ",\n";
-  write_cell_json(out, g.normal, "normal");
-  out += ",\n";
-  write_cell_json(out, g.reduce, "reduce");
+  if (g.per_cell()) {
+    write_cells_json(out, g);
+  } else {
+    write_cell_json(out, g.normal, "normal");
+    out += ",\n";
+    write_cell_json(out, g.reduce, "reduce");
+  }
   if (metadata) {
     out += ",\n  \"metadata\": ";
     write_pretty(out, json::value(*metadata), 2);
@@ -293,9 +359,12 @@ const json::value& require(const json::object& o, const char* key, const std::st
   return *v;
 }
 
-CellGenotype read_cell(const json::object& doc, const std::string& name) {
+// The edges under `key` of `doc` and the concat list under `ckey`; `name` and
+// `cname` are the field names errors use ("normal", "cells[3].edges").
+CellGenotype read_cell(const json::object& doc, const std::string& key, const std::string& name,
+                       const std::string& ckey, const std::string& cname) {
   CellGenotype cell;
-  const json::value& edges = require(doc, name.c_str(), name);
+  const json::value& edges = require(doc, key.c_str(), name);
   if (!edges.is_array()) json_fail(name + ": expected an array of edges, got " + type_name(edges));
   const auto& arr = edges.get_array();
   for (std::size_t i = 0; i < arr.size(); ++i) {
@@ -315,12 +384,38 @@ CellGenotype read_cell(const json::object& doc, const std::string& name) {
     e.to = get_int(require(eo, "to", f + ".to"), f + ".to");
     cell.edges.push_back(std::move(e));
   }
-  const std::string cname = name + "_concat";
-  const json::value& concat = require(doc, cname.c_str(), cname);
+  const json::value& concat = require(doc, ckey.c_str(), cname);
   if (!concat.is_array()) json_fail(cname + ": expected an array of node numbers, got " + type_name(concat));
   const auto& carr = concat.get_array();
   for (std::size_t i = 0; i < carr.size(); ++i) cell.concat.push_back(get_int(carr[i], field(cname, i)));
   return cell;
+}
+
+CellGenotype read_shared_cell(const json::object& doc, const std::string& name) {
+  return read_cell(doc, name, name, name + "_concat", name + "_concat");
+}
+
+// The "cells" array of a version-2 document.
+void read_cells(const json::object& doc, Genotype& g) {
+  const json::value& cells = require(doc, "cells", "cells");
+  if (!cells.is_array()) json_fail(std::string("cells: expected an array of cell objects, got ") + type_name(cells));
+  const auto& arr = cells.get_array();
+  if (arr.empty()) json_fail("cells: must list at least one cell");
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const std::string f = cells_field(i);
+    if (!arr[i].is_object())
+      json_fail(f + ": expected a cell object {\"reduction\", \"edges\", \"concat\"}, got " + type_name(arr[i]));
+    const auto& co = arr[i].get_object();
+    for (const auto& kv : co) {
+      const std::string key(kv.key());
+      if (key != "reduction" && key != "edges" && key != "concat")
+        json_fail(f + ": unknown key '" + key + "' (a cell has reduction, edges, concat)");
+    }
+    const json::value& reduction = require(co, "reduction", f + ".reduction");
+    if (!reduction.is_bool()) json_fail(f + ".reduction: expected true or false, got " + type_name(reduction));
+    g.reduction.push_back(reduction.get_bool());
+    g.cells.push_back(read_cell(co, "edges", f + ".edges", "concat", f + ".concat"));
+  }
 }
 
 Genotype read_json(const std::string& text, std::string* metadata_out) {
@@ -338,27 +433,36 @@ Genotype read_json(const std::string& text, std::string* metadata_out) {
 
   const json::value& version = require(doc, "version", "version");
   const int v = get_int(version, "version");
-  if (v != kVersion)
-    json_fail("version: unsupported version " + std::to_string(v) + " (this build reads version " +
-              std::to_string(kVersion) + ")");
+  if (v != kVersion && v != kPerCellVersion)
+    json_fail("version: unsupported version " + std::to_string(v) + " (this build reads versions " +
+              std::to_string(kVersion) + " and " + std::to_string(kPerCellVersion) + ")");
 
-  static const std::set<std::string> allowed = {"format", "version", "space", "normal",
-                                                "normal_concat", "reduce", "reduce_concat",
-                                                "metadata"};
+  static const std::set<std::string> allowed_v1 = {"format", "version", "space", "normal",
+                                                   "normal_concat", "reduce", "reduce_concat",
+                                                   "metadata"};
+  static const std::set<std::string> allowed_v2 = {"format", "version", "space", "cells", "metadata"};
   for (const auto& kv : doc) {
     const std::string key(kv.key());
-    if (!allowed.count(key))
+    if (v == kVersion && !allowed_v1.count(key))
       json_fail("unknown top-level key '" + key +
                 "' (allowed: format, version, space, normal, normal_concat, reduce, reduce_concat, "
-                "metadata)");
+                "metadata; per-cell `cells` need version 2)");
+    if (v == kPerCellVersion && !allowed_v2.count(key))
+      json_fail("unknown top-level key '" + key +
+                "' in a version 2 (per-cell) document (allowed: format, version, space, cells, metadata; "
+                "shared normal/reduce cells are version 1)");
   }
 
   Genotype g;
   const json::value& space = require(doc, "space", "space");
   if (!space.is_string()) json_fail(std::string("space: expected a string, got ") + type_name(space));
   g.space = std::string(space.get_string());
-  g.normal = read_cell(doc, "normal");
-  g.reduce = read_cell(doc, "reduce");
+  if (v == kVersion) {
+    g.normal = read_shared_cell(doc, "normal");
+    g.reduce = read_shared_cell(doc, "reduce");
+  } else {
+    read_cells(doc, g);
+  }
 
   const json::value* metadata = doc.if_contains("metadata");
   if (metadata && !metadata->is_object())
@@ -368,6 +472,7 @@ Genotype read_json(const std::string& text, std::string* metadata_out) {
   if (!problem.empty()) json_fail(problem);
   g.normal.edges = edges_by_node(g.normal);
   g.reduce.edges = edges_by_node(g.reduce);
+  for (auto& cell : g.cells) cell.edges = edges_by_node(cell);
   if (metadata_out) *metadata_out = metadata ? json::serialize(*metadata) : std::string();
   return g;
 }
@@ -763,8 +868,23 @@ CellGenotype derive_cell_on_edges(const at::Tensor& weights, const std::vector<s
   return cell;
 }
 
+const CellGenotype& Genotype::cell_for_layer(int64_t layer, int64_t layers) const {
+  if (layer < 0 || layer >= layers)
+    throw invalid_argument("cell_for_layer: layer " + std::to_string(layer) + " is out of range for " +
+                           std::to_string(layers) + " cells");
+  if (!per_cell()) return is_reduction_layer(layer, layers) ? reduce : normal;
+  if (layers != static_cast<int64_t>(cells.size()))
+    throw invalid_argument("the per-cell genotype (space " + space + ") has " + std::to_string(cells.size()) +
+                           " cells but the network has " + std::to_string(layers) + " layers; they must match");
+  return cells[static_cast<std::size_t>(layer)];
+}
+
 std::string to_darts_text(const Genotype& genotype) {
   check_for_writer(genotype, "to_darts_text");
+  if (genotype.per_cell())
+    throw unsupported("to_darts_text: the DARTS text form holds one normal and one reduction cell; this " +
+                      genotype.space + " genotype has one genotype per cell (" + std::to_string(genotype.cells.size()) +
+                      " cells): write it as JSON (version 2)");
   return "Genotype(" + darts_text_cell(genotype.normal, "normal") + ", " +
          darts_text_cell(genotype.reduce, "reduce") + ")";
 }
@@ -792,45 +912,73 @@ void validate_genotype(const Genotype& genotype) { check_for_writer(genotype, "v
 
 std::string to_table(const Genotype& genotype) {
   check_for_writer(genotype, "to_table");
-  std::vector<std::vector<std::string>> rows = {{"cell", "node", "input", "op"}};
-  for (const auto* which : {"normal", "reduce"}) {
-    const CellGenotype& cell = std::string(which) == "normal" ? genotype.normal : genotype.reduce;
-    for (const auto& e : edges_by_node(cell)) rows.push_back({which, std::to_string(e.to), input_name(e.from), e.op});
+  std::vector<std::vector<std::string>> rows;
+  // Rows of one cell, each starting with `prefix` (the cell's name columns).
+  auto add_cell = [&rows](const CellGenotype& cell, const std::vector<std::string>& prefix) {
+    for (const auto& e : edges_by_node(cell)) {
+      rows.push_back(prefix);
+      rows.back().insert(rows.back().end(), {std::to_string(e.to), input_name(e.from), e.op});
+    }
     std::string concat;
     for (std::size_t i = 0; i < cell.concat.size(); ++i) concat += (i ? "," : "") + std::to_string(cell.concat[i]);
-    rows.push_back({which, "out", concat, "concat"});
+    rows.push_back(prefix);
+    rows.back().insert(rows.back().end(), {"out", concat, "concat"});
+  };
+  if (genotype.per_cell()) {
+    rows.push_back({"cell", "type", "node", "input", "op"});
+    for (std::size_t c = 0; c < genotype.cells.size(); ++c)
+      add_cell(genotype.cells[c], {std::to_string(c), genotype.reduction[c] ? "reduce" : "normal"});
+  } else {
+    rows.push_back({"cell", "node", "input", "op"});
+    add_cell(genotype.normal, {"normal"});
+    add_cell(genotype.reduce, {"reduce"});
   }
-  std::vector<std::size_t> width(4, 0);
+  const std::size_t columns = rows[0].size();
+  std::vector<std::size_t> width(columns, 0);
   for (const auto& r : rows)
-    for (std::size_t c = 0; c < 4; ++c) width[c] = std::max(width[c], r[c].size());
+    for (std::size_t c = 0; c < columns; ++c) width[c] = std::max(width[c], r[c].size());
   std::string out;
   auto emit = [&](const std::vector<std::string>& r) {
     std::string line;
-    for (std::size_t c = 0; c < 4; ++c) {
+    for (std::size_t c = 0; c < columns; ++c) {
       line += r[c];
-      if (c + 1 < 4) line += std::string(width[c] - r[c].size() + 2, ' ');
+      if (c + 1 < columns) line += std::string(width[c] - r[c].size() + 2, ' ');
     }
     out += line + "\n";
   };
   emit(rows[0]);
-  emit({std::string(width[0], '-'), std::string(width[1], '-'), std::string(width[2], '-'),
-        std::string(width[3], '-')});
+  std::vector<std::string> rule;
+  for (std::size_t c = 0; c < columns; ++c) rule.emplace_back(width[c], '-');
+  emit(rule);
   for (std::size_t i = 1; i < rows.size(); ++i) emit(rows[i]);
   return out;
 }
 
-std::string to_dot(const Genotype& genotype, const std::string& cell_name) {
-  if (cell_name != "normal" && cell_name != "reduce")
-    throw invalid_argument("to_dot: cell must be \"normal\" or \"reduce\", got \"" + cell_name + "\"");
-  check_for_writer(genotype, "to_dot");
-  const CellGenotype& cell = cell_name == "normal" ? genotype.normal : genotype.reduce;
+std::string summary_line(const Genotype& genotype) {
+  if (!genotype.per_cell()) return to_darts_text(genotype);
+  check_for_writer(genotype, "summary_line");
+  std::map<std::string, int> counts;
+  for (const auto& cell : genotype.cells)
+    for (const auto& e : cell.edges) ++counts[e.op];
+  std::vector<std::pair<std::string, int>> sorted(counts.begin(), counts.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out = genotype.space + " per-cell genotype, " + std::to_string(genotype.cells.size()) + " cells:";
+  for (std::size_t i = 0; i < sorted.size(); ++i)
+    out += (i ? ", " : " ") + sorted[i].first + " x" + std::to_string(sorted[i].second);
+  return out;
+}
+
+namespace {
+
+// One cell in the style of the DARTS plots (see genotype.h).
+std::string cell_dot(const CellGenotype& cell, const std::string& graph_name) {
   const int steps = cell_steps(cell);
   auto node = [](int n) {
     if (n == 0) return std::string("\"c_{k-2}\"");
     if (n == 1) return std::string("\"c_{k-1}\"");
     return "\"" + std::to_string(n - 2) + "\"";
   };
-  std::string out = "digraph " + cell_name + " {\n";
+  std::string out = "digraph " + graph_name + " {\n";
   out += "  rankdir=LR;\n";
   out += "  node [style=\"rounded, filled\", shape=rect, align=center, fontsize=20, height=0.5, "
          "width=0.5, penwidth=2, fontname=times];\n";
@@ -844,6 +992,74 @@ std::string to_dot(const Genotype& genotype, const std::string& cell_name) {
   for (int c : cell.concat) out += "  " + node(c) + " -> \"c_{k}\";\n";
   out += "}\n";
   return out;
+}
+
+// The whole network of a per-cell genotype, as the paper's Figure 3.
+std::string network_dot(const Genotype& g) {
+  const int n = static_cast<int>(g.cells.size());
+  auto output = [](int cell) { return cell < 0 ? std::string("\"stem\"") : "\"c" + std::to_string(cell) + "\""; };
+  auto inner = [](int cell, int node) { return "\"" + std::to_string(cell) + "." + std::to_string(node - 2) + "\""; };
+  std::string out = "digraph network {\n";
+  out += "  rankdir=LR;\n";
+  out += "  node [style=\"rounded, filled\", shape=rect, align=center, fontsize=14, height=0.4, "
+         "width=0.4, penwidth=1.5, fontname=times];\n";
+  out += "  edge [fontsize=12, fontname=times, penwidth=1.5];\n";
+  out += "  \"legend\" [shape=note, style=filled, fillcolor=white, label=\"red: skip_connect\\nblue: "
+         "sep_conv_3x3\\nblack: labelled op\\ngray: concat\"];\n";
+  out += "  \"stem\" [fillcolor=darkseagreen2];\n";
+  for (int c = 0; c < n; ++c) {
+    const CellGenotype& cell = g.cells[static_cast<std::size_t>(c)];
+    const bool reduction = g.reduction[static_cast<std::size_t>(c)];
+    out += "  subgraph cluster_" + std::to_string(c) + " {\n";
+    out += "    label=\"cell " + std::to_string(c) + (reduction ? " (reduction)" : " (normal)") + "\";\n";
+    out += std::string("    style=filled; fillcolor=") + (reduction ? "mistyrose" : "gray95") + ";\n";
+    const int steps = cell_steps(cell);
+    for (int i = 0; i < steps; ++i)
+      out += "    " + inner(c, i + 2) + " [label=\"" + std::to_string(i) + "\", fillcolor=lightblue];\n";
+    out += "    " + output(c) + " [fillcolor=palegoldenrod];\n";
+    out += "  }\n";
+    for (const auto& e : edges_by_node(cell)) {
+      // Inputs 0 and 1 are the outputs of the two cells before (the stem for the first cells).
+      const std::string from = e.from == 0 ? output(c - 2 < 0 ? -1 : c - 2)
+                               : e.from == 1 ? output(c - 1)
+                                             : inner(c, e.from);
+      std::string style;
+      if (e.op == "skip_connect") {
+        style = "color=red";
+      } else if (e.op == "sep_conv_3x3") {
+        style = "color=blue";
+      } else {
+        style = "color=black, label=" + json_string(e.op);
+      }
+      out += "  " + from + " -> " + inner(c, e.to) + " [" + style + "];\n";
+    }
+    for (int k : cell.concat) out += "  " + inner(c, k) + " -> " + output(c) + " [color=gray];\n";
+  }
+  out += "  \"classifier\" [fillcolor=palegoldenrod];\n";
+  out += "  " + output(n - 1) + " -> \"classifier\";\n";
+  out += "}\n";
+  return out;
+}
+
+}  // namespace
+
+std::string to_dot(const Genotype& genotype, const std::string& cell_name) {
+  if (genotype.per_cell()) {
+    check_for_writer(genotype, "to_dot");
+    if (cell_name == "network") return network_dot(genotype);
+    const std::size_t n = genotype.cells.size();
+    if (cell_name.rfind("cell", 0) == 0 && cell_name.size() > 4 && cell_name.size() < 10 &&
+        std::all_of(cell_name.begin() + 4, cell_name.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+      const std::size_t index = static_cast<std::size_t>(std::stoul(cell_name.substr(4)));
+      if (index < n) return cell_dot(genotype.cells[index], cell_name);
+    }
+    throw invalid_argument("to_dot: a per-cell genotype draws \"network\" or \"cellN\" with N in [0, " +
+                           std::to_string(n) + "), got \"" + cell_name + "\"");
+  }
+  if (cell_name != "normal" && cell_name != "reduce")
+    throw invalid_argument("to_dot: cell must be \"normal\" or \"reduce\", got \"" + cell_name + "\"");
+  check_for_writer(genotype, "to_dot");
+  return cell_dot(cell_name == "normal" ? genotype.normal : genotype.reduce, cell_name);
 }
 
 }  // namespace adarts

@@ -27,6 +27,7 @@ CollapseFigures collapse_figures(const at::Tensor& normal, const at::Tensor& red
     if (ops[j] == "none") none_col = static_cast<int64_t>(j);
     if (ops[j] == "skip_connect") skip_col = static_cast<int64_t>(j);
   }
+  if (w.size(0) == 0) none_col = skip_col = -1;  // no normal cell (per-cell spaces with 1 or 2 layers)
   if (none_col >= 0) f.none_weight_mean = w.select(1, none_col).mean().item<double>();
   if (skip_col >= 0) {
     at::Tensor without_none = w.clone();
@@ -35,7 +36,12 @@ CollapseFigures collapse_figures(const at::Tensor& normal, const at::Tensor& red
     f.skip_share = strongest.eq(skip_col).to(at::kDouble).mean().item<double>();
   }
   int64_t kept = 0, parameter_free = 0;
-  for (const CellGenotype* cell : {&genotype.normal, &genotype.reduce}) {
+  std::vector<const CellGenotype*> cells = {&genotype.normal, &genotype.reduce};
+  if (genotype.per_cell()) {
+    cells.clear();
+    for (const auto& c : genotype.cells) cells.push_back(&c);
+  }
+  for (const CellGenotype* cell : cells) {
     for (const auto& e : cell->edges) {
       ++kept;
       parameter_free += is_parameter_free_op(e.op);

@@ -237,6 +237,12 @@ Network::Network(const Genotype& genotype, NetworkOptions options, at::Generator
     throw invalid_argument("the ImageNet network needs an even channel count (its stem halves it), got " +
                            std::to_string(o.channels));
   }
+  if (genotype_.per_cell() && static_cast<int64_t>(genotype_.cells.size()) != o.layers) {
+    throw invalid_argument("network: the per-cell genotype (space " + genotype_.space + ") has " +
+                           std::to_string(genotype_.cells.size()) + " cells but layers is " + std::to_string(o.layers) +
+                           "; a per-cell genotype is built with exactly its cell count (e.g. --layers " +
+                           std::to_string(genotype_.cells.size()) + ")");
+  }
   const GlobalGeneratorRestorer restore_global_generator;
   const int64_t c = o.channels;
   int64_t c_prev_prev, c_prev, c_curr = c;
@@ -258,7 +264,8 @@ Network::Network(const Genotype& genotype, NetworkOptions options, at::Generator
   for (int64_t layer = 0; layer < o.layers; ++layer) {
     const bool reduction = is_reduction_layer(layer, o.layers);
     if (reduction) c_curr *= 2;
-    auto cell = std::make_shared<Cell>(reduction ? genotype_.reduce : genotype_.normal, c_prev_prev, c_prev, c_curr,
+    // Shared genotypes: the normal or the reduce cell; per-cell genotypes: cell `layer`.
+    auto cell = std::make_shared<Cell>(genotype_.cell_for_layer(layer, o.layers), c_prev_prev, c_prev, c_curr,
                                        reduction, reduction_prev);
     cells_.push_back(register_module("cell" + std::to_string(layer), cell));
     reduction_prev = reduction;

@@ -143,6 +143,7 @@ Search::Search(SearchConfig config, Dataset data)
   options.edges = space.edges;
   options.inputs_per_node = space.inputs_per_node;
   options.space = space.name;
+  options.per_cell_alphas = space.per_cell_alphas;
   net_ = std::make_shared<Supernet>(options, generator_, device_);
   estimator_ = make_estimator(config_.estimator_options());
 
@@ -352,14 +353,27 @@ EpochSummary Search::finish_epoch() {
   line["seconds"] = s.seconds;
   line["skipped_steps"] = epoch_skipped_steps_;
   json::object weights;
-  weights["normal"] = matrix_to_json(at::softmax(net_->alphas_normal().detach(), -1));
-  weights["reduce"] = matrix_to_json(at::softmax(net_->alphas_reduce().detach(), -1));
+  if (net_->per_cell()) {
+    // Per-cell spaces: "cells" [cell][edge][op] and "reduction" [cell] instead of normal/reduce.
+    json::array cells;
+    json::array reduction;
+    const at::Tensor softmax = at::softmax(net_->alphas_cells().detach(), -1);
+    for (int64_t i = 0; i < softmax.size(0); ++i) {
+      cells.emplace_back(matrix_to_json(softmax[i]));
+      reduction.emplace_back(static_cast<bool>(s.genotype.reduction[static_cast<size_t>(i)]));
+    }
+    weights["cells"] = std::move(cells);
+    weights["reduction"] = std::move(reduction);
+  } else {
+    weights["normal"] = matrix_to_json(at::softmax(net_->alphas_normal().detach(), -1));
+    weights["reduce"] = matrix_to_json(at::softmax(net_->alphas_reduce().detach(), -1));
+  }
   json::array ops;
   for (const auto& op : net_->op_names()) ops.emplace_back(op);
   weights["ops"] = std::move(ops);
   line["alpha_softmax"] = std::move(weights);
-  const at::Tensor normal_softmax = at::softmax(net_->alphas_normal().detach(), -1);
-  const at::Tensor reduce_softmax = at::softmax(net_->alphas_reduce().detach(), -1);
+  const at::Tensor normal_softmax = net_->normal_edge_weights();
+  const at::Tensor reduce_softmax = net_->reduce_edge_weights();
   s.collapse = collapse_figures(normal_softmax, reduce_softmax, net_->op_names(), s.genotype);
   json::object collapse;
   collapse["none_weight_mean"] = s.collapse.none_weight_mean;
@@ -413,12 +427,23 @@ void Search::write_outputs(const EpochSummary& s) {
   alphas_doc["epoch"] = s.epoch + 1;
   alphas_doc["arch_parameters"] = std::move(alphas);
   write_atomically("alphas.json", json::serialize(alphas_doc));
-  write_atomically("genotype.txt", to_darts_text(s.genotype));
+  // The DARTS text form holds only shared cells.
+  if (!s.genotype.per_cell()) write_atomically("genotype.txt", to_darts_text(s.genotype));
 }
 
 Genotype Search::genotype() const { return net_->genotype(); }
-at::Tensor Search::alphas_normal() const { return net_->alphas_normal().detach().cpu().clone(); }
-at::Tensor Search::alphas_reduce() const { return net_->alphas_reduce().detach().cpu().clone(); }
+at::Tensor Search::alphas_normal() const { return shared_alphas(net_->alphas_normal(), "alphas_normal"); }
+at::Tensor Search::alphas_reduce() const { return shared_alphas(net_->alphas_reduce(), "alphas_reduce"); }
+at::Tensor Search::alphas_cells() const {
+  if (!net_->per_cell())
+    throw invalid_argument("alphas_cells: space '" + config_.space + "' shares its alphas (use alphas_normal/alphas_reduce)");
+  return net_->alphas_cells().detach().cpu().clone();
+}
+at::Tensor Search::shared_alphas(const at::Tensor& alphas, const char* name) const {
+  if (net_->per_cell())
+    throw invalid_argument(std::string(name) + ": space '" + config_.space + "' has one alpha set per cell (use alphas_cells)");
+  return alphas.detach().cpu().clone();
+}
 
 // ---------------------------------------------------------------------------
 // Checkpoints

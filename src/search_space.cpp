@@ -54,6 +54,10 @@ SearchSpace make_search_space(const std::string& name, const std::vector<std::st
   return space;
 }
 
+bool is_reduction_layer(int64_t layer, int64_t layers) {
+  return layer == layers / 3 || layer == 2 * layers / 3;
+}
+
 double log10_architecture_count(const SearchSpace& space, int64_t layers) {
   int kept_ops = 0;
   for (const auto& op : space.ops) kept_ops += op != "none";

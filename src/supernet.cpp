@@ -10,10 +10,6 @@ namespace adarts {
 
 int64_t cell_edge_count(int64_t steps) { return steps * (steps + 3) / 2; }
 
-bool is_reduction_layer(int64_t layer, int64_t layers) {
-  return layer == layers / 3 || layer == 2 * layers / 3;
-}
-
 MixedOp::MixedOp(const std::vector<std::string>& ops, int64_t channels, int64_t stride) {
   for (size_t i = 0; i < ops.size(); ++i) {
     if (ops[i] == "none") {
@@ -118,8 +114,12 @@ Supernet::Supernet(SupernetOptions options, at::Generator& generator, at::Device
 
   const auto edges = static_cast<int64_t>(options_.edges.size());
   const int64_t num_ops = static_cast<int64_t>(options_.ops.size());
-  alphas_normal_ = 1e-3 * at::randn({edges, num_ops}, generator, at::kFloat);
-  alphas_reduce_ = 1e-3 * at::randn({edges, num_ops}, generator, at::kFloat);
+  if (options_.per_cell_alphas) {
+    alphas_cells_ = 1e-3 * at::randn({options_.layers, edges, num_ops}, generator, at::kFloat);
+  } else {
+    alphas_normal_ = 1e-3 * at::randn({edges, num_ops}, generator, at::kFloat);
+    alphas_reduce_ = 1e-3 * at::randn({edges, num_ops}, generator, at::kFloat);
+  }
 
   to(device_, options_.dtype);
   if (options_.channels_last) {
@@ -129,18 +129,33 @@ Supernet::Supernet(SupernetOptions options, at::Generator& generator, at::Device
       if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
     }
   }
-  alphas_normal_ = alphas_normal_.to(device_, options_.dtype).set_requires_grad(true);
-  alphas_reduce_ = alphas_reduce_.to(device_, options_.dtype).set_requires_grad(true);
+  for (at::Tensor* a : {&alphas_normal_, &alphas_reduce_, &alphas_cells_}) {
+    if (a->defined()) *a = a->to(device_, options_.dtype).set_requires_grad(true);
+  }
+}
+
+TensorList Supernet::arch_parameters() {
+  if (options_.per_cell_alphas) return {alphas_cells_};
+  return {alphas_normal_, alphas_reduce_};
 }
 
 at::Tensor Supernet::forward(const at::Tensor& images) {
-  const at::Tensor weights_normal = at::softmax(alphas_normal_, -1);
-  const at::Tensor weights_reduce = at::softmax(alphas_reduce_, -1);
+  at::Tensor weights_normal, weights_reduce, weights_cells;
+  if (options_.per_cell_alphas) {
+    weights_cells = at::softmax(alphas_cells_, -1);
+  } else {
+    weights_normal = at::softmax(alphas_normal_, -1);
+    weights_reduce = at::softmax(alphas_reduce_, -1);
+  }
   const at::Tensor input = options_.channels_last ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
   at::Tensor s0 = stem_bn_(stem_conv_(input));
   at::Tensor s1 = s0;
-  for (const auto& cell : cells_) {
-    at::Tensor s2 = cell->forward(s0, s1, cell->reduction() ? weights_reduce : weights_normal);
+  for (size_t i = 0; i < cells_.size(); ++i) {
+    const auto& cell = cells_[i];
+    const at::Tensor weights = options_.per_cell_alphas ? weights_cells[static_cast<int64_t>(i)]
+                               : cell->reduction()     ? weights_reduce
+                                                       : weights_normal;
+    at::Tensor s2 = cell->forward(s0, s1, weights);
     s0 = s1;
     s1 = s2;
   }
@@ -152,11 +167,44 @@ at::Tensor Supernet::loss(const Batch& batch) {
   return at::cross_entropy_loss(forward(batch.images), batch.labels);
 }
 
+namespace {
+
+// softmax rows of the cells whose reduction flag is `reduction`, cell by cell.
+at::Tensor per_cell_edge_weights(const at::Tensor& alphas_cells, int64_t layers, bool reduction) {
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> rows;
+  for (int64_t i = 0; i < layers; ++i) {
+    if (is_reduction_layer(i, layers) == reduction) rows.push_back(at::softmax(alphas_cells[i], -1));
+  }
+  if (rows.empty()) return at::empty({0, alphas_cells.size(2)}, alphas_cells.options().requires_grad(false));
+  return at::cat(rows, 0);
+}
+
+}  // namespace
+
+at::Tensor Supernet::normal_edge_weights() const {
+  if (options_.per_cell_alphas) return per_cell_edge_weights(alphas_cells_, options_.layers, false);
+  return at::softmax(alphas_normal_.detach(), -1);
+}
+
+at::Tensor Supernet::reduce_edge_weights() const {
+  if (options_.per_cell_alphas) return per_cell_edge_weights(alphas_cells_, options_.layers, true);
+  return at::softmax(alphas_reduce_.detach(), -1);
+}
+
 Genotype Supernet::genotype() const {
   at::NoGradGuard no_grad;
   Genotype g;
   g.space = options_.space;
   const int steps = static_cast<int>(options_.steps);
+  if (options_.per_cell_alphas) {
+    const at::Tensor weights = at::softmax(alphas_cells_, -1);
+    for (int64_t i = 0; i < options_.layers; ++i) {
+      g.cells.push_back(derive_cell_on_edges(weights[i], options_.ops, options_.edges, steps, options_.inputs_per_node));
+      g.reduction.push_back(is_reduction_layer(i, options_.layers));
+    }
+    return g;
+  }
   g.normal = derive_cell_on_edges(at::softmax(alphas_normal_, -1), options_.ops, options_.edges, steps,
                                   options_.inputs_per_node);
   g.reduce = derive_cell_on_edges(at::softmax(alphas_reduce_, -1), options_.ops, options_.edges, steps,

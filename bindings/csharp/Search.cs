@@ -78,6 +78,22 @@ namespace Adarts {
       return values;
     }
 
+    /// <summary>Cells with their own alpha set: the cell count of a per-cell space (s2), 0 for shared spaces.</summary>
+    public long CellCount() {
+      long count;
+      AdartsNative.adarts_search_cell_count(Handle, out count);
+      return count;
+    }
+
+    /// <summary>The raw alphas of cell <paramref name="index"/> of a per-cell space (s2), row-major [edges][ops].</summary>
+    public float[] CellAlphas(long index) {
+      ulong count;
+      AdartsNative.adarts_search_cell_alphas(Handle, index, null, 0, out count);  // the size query
+      var values = new float[count];
+      AdartsNative.adarts_search_cell_alphas(Handle, index, values, (ulong)values.Length, out count);
+      return values;
+    }
+
     /// <summary>The genotype derived from the current alphas.</summary>
     public Genotype Genotype() {
       GenotypeHandle h;

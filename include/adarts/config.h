@@ -19,7 +19,7 @@ struct SearchConfig {
   int64_t crop_padding = 4;  // random crop with this zero padding (0 = off)
   bool horizontal_flip = true;
 
-  // Search space (DESIGN.md section 4): darts | s1 (s2 needs per-cell genotypes: not yet)
+  // Search space (DESIGN.md section 4): darts | s1 | s2 (s2: one alpha set per cell)
   std::string space = "darts";
   std::string ops;           // comma-separated op subset replacing the space's ops ("" = the space's)
 

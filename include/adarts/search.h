@@ -50,7 +50,13 @@ struct EpochSummary {
   double seconds = 0.0;
   Genotype genotype;
   CollapseFigures collapse;
-  std::string json;  // the metrics line written for this epoch
+  // The metrics line written for this epoch: epoch, steps, weight_lr, train/val
+  // loss and accuracy, seconds; "alpha_softmax": {"normal": [edge][op],
+  // "reduce": [edge][op], "ops": [..]}, for per-cell spaces (s2) {"cells":
+  // [cell][edge][op], "reduction": [cell], "ops"} instead; "collapse" (the
+  // CollapseFigures; per-cell: over every normal cell, entropies cell by cell);
+  // "genotype" (JSON version 1, or 2 for per-cell spaces).
+  std::string json;
 };
 
 // Loads the dataset a config names (training split).
@@ -134,8 +140,11 @@ class Search {
   const EpochSummary& last_epoch_summary() const { return last_summary_; }
 
   Genotype genotype() const;
-  at::Tensor alphas_normal() const;  // a CPU copy
+  // CPU copies. Shared spaces: [edges, ops] each (alphas_cells throws).
+  // Per-cell spaces (s2): alphas_cells is [layers, edges, ops] and the other two throw.
+  at::Tensor alphas_normal() const;
   at::Tensor alphas_reduce() const;
+  at::Tensor alphas_cells() const;
   Supernet& supernet() { return *net_; }
 
   const SearchConfig& config() const { return config_; }
@@ -157,6 +166,7 @@ class Search {
   void after_step();  // the mid-epoch checkpoint of run_epoch() and advance()
   // nan_policy: throws (stop) or counts the step as skipped (skip); returns false to skip.
   bool check_finite(bool finite, const std::string& quantity);
+  at::Tensor shared_alphas(const at::Tensor& alphas, const char* name) const;
 
   SearchConfig config_;
   at::Device device_;

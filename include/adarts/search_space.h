@@ -37,6 +37,9 @@ SearchSpace make_search_space(const std::string& name, const std::vector<std::st
 std::vector<CellEdge> dense_edges(int steps);
 std::vector<CellEdge> chain_edges(int steps);
 
+// The cell indices that reduce resolution: layers/3 and 2*layers/3.
+bool is_reduction_layer(int64_t layer, int64_t layers);
+
 // log10 of the number of distinct genotypes of a space with `layers` cells:
 // per cell, the choice of kept inputs per node times (ops other than none)^inputs;
 // shared spaces count a normal and a reduction cell, per-cell spaces every cell.

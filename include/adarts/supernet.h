@@ -30,15 +30,13 @@ struct SupernetOptions {
   std::vector<CellEdge> edges;   // the edges of a cell; empty = every earlier node (darts)
   int inputs_per_node = 2;       // inputs each node keeps in the derived genotype
   std::string space = "darts";   // the name written into derived genotypes
+  bool per_cell_alphas = false;  // s2: one alpha set per cell instead of a shared normal and reduce set
   at::ScalarType dtype = at::kFloat;  // kDouble for numerical checks
   bool channels_last = true;          // NHWC activations and weights (faster CPU convolutions)
 };
 
 // Number of edges of a dense (darts) cell with `steps` intermediate nodes (14 for 4).
 int64_t cell_edge_count(int64_t steps);
-
-// The cell indices that reduce resolution: layers/3 and 2*layers/3.
-bool is_reduction_layer(int64_t layer, int64_t layers);
 
 // One edge: the weighted sum of every candidate operation.
 class MixedOp : public torch::nn::Module {
@@ -73,18 +71,29 @@ class Supernet : public torch::nn::Module, public BilevelProblem {
 
   at::Tensor forward(const at::Tensor& images);
 
-  // BilevelProblem: w = every module parameter, a = {alphas_normal, alphas_reduce}.
+  // BilevelProblem: w = every module parameter, a = {alphas_normal, alphas_reduce}
+  // for shared alphas, {alphas_cells} for per-cell alphas.
   TensorList weights() override { return parameters(); }
-  TensorList arch_parameters() override { return {alphas_normal_, alphas_reduce_}; }
+  TensorList arch_parameters() override;
   at::Tensor loss(const Batch& batch) override;
 
+  bool per_cell() const { return options_.per_cell_alphas; }
+  // Shared alphas, [edges, ops] each; undefined tensors when per_cell().
   const at::Tensor& alphas_normal() const { return alphas_normal_; }
   const at::Tensor& alphas_reduce() const { return alphas_reduce_; }
+  // Per-cell alphas, [layers, edges, ops]: row i belongs to cell i; undefined unless per_cell().
+  const at::Tensor& alphas_cells() const { return alphas_cells_; }
+  // softmax(alpha) of every normal (reduction) edge as [rows, ops]: the shared
+  // set, or for per-cell alphas the edges of every normal (reduction) cell,
+  // cell by cell ([0, ops] when there is no such cell). No gradient.
+  at::Tensor normal_edge_weights() const;
+  at::Tensor reduce_edge_weights() const;
   const SupernetOptions& options() const { return options_; }
   const std::vector<std::string>& op_names() const { return options_.ops; }
   at::Device device() const { return device_; }
 
-  // The genotype derived from the current alphas (top-2 inputs per node, never none).
+  // The genotype derived from the current alphas (top-2 inputs per node, never
+  // none); per-cell alphas give a per-cell genotype, one cell per layer.
   Genotype genotype() const;
 
  private:
@@ -95,6 +104,7 @@ class Supernet : public torch::nn::Module, public BilevelProblem {
   std::vector<std::shared_ptr<SearchCell>> cells_;
   torch::nn::Linear classifier_{nullptr};
   at::Tensor alphas_normal_, alphas_reduce_;
+  at::Tensor alphas_cells_;
 };
 
 }  // namespace adarts

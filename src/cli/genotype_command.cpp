@@ -1,6 +1,7 @@
 // `adarts genotype show|convert|draw`: inspect, convert and plot a genotype file.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -102,7 +103,9 @@ std::function<int()> add_genotype_command(CLI::App& app) {
   auto imagenet = std::make_shared<bool>(false);
   show->add_option("FILE", *show_file, "genotype file: JSON or DARTS text")->required();
   show->add_option("--channels", *channels, "initial channels C")->capture_default_str()->check(CLI::PositiveNumber);
-  show->add_option("--layers", *layers, "number of cells")->capture_default_str()->check(CLI::PositiveNumber);
+  CLI::Option* layers_option = show->add_option("--layers", *layers, "number of cells (per-cell genotypes: their cell count)")
+                                   ->capture_default_str()
+                                   ->check(CLI::PositiveNumber);
   show->add_option("--input", *input, "input CxHxW (default 3x32x32; 3x224x224 with --imagenet)");
   show->add_option("--classes", *classes, "number of classes (default 10; 1000 with --imagenet)")
       ->check(CLI::PositiveNumber);
@@ -118,14 +121,15 @@ std::function<int()> add_genotype_command(CLI::App& app) {
   convert->add_option("-o,--output", *convert_out, "output file (default: standard output)");
 
   // draw
-  CLI::App* draw = genotype->add_subcommand("draw", "Graphviz plots of the normal and the reduction cell");
+  CLI::App* draw = genotype->add_subcommand(
+      "draw", "Graphviz plots of the normal and the reduction cell (per-cell genotypes: the whole network)");
   auto draw_file = std::make_shared<std::string>();
   auto prefix = std::make_shared<std::string>();
   auto format = std::make_shared<std::string>("dot");
   draw->add_option("FILE", *draw_file, "genotype file: JSON or DARTS text")->required();
   draw->add_option("-o,--output", *prefix,
-                   "output prefix: writes PREFIX_normal.dot and PREFIX_reduce.dot (default: FILE's name without "
-                   "extension, in the current directory)");
+                   "output prefix: writes PREFIX_normal.dot and PREFIX_reduce.dot, or PREFIX_network.dot for a "
+                   "per-cell genotype (default: FILE's name without extension, in the current directory)");
   draw->add_option("--format", *format, "dot | svg | png (svg and png run Graphviz's `dot`)")->capture_default_str()
       ->check(CLI::IsMember({"dot", "svg", "png"}));
 
@@ -140,14 +144,14 @@ std::function<int()> add_genotype_command(CLI::App& app) {
       options.in_channels = shape.channels;
       options.num_classes = *classes > 0 ? *classes : (*imagenet ? 1000 : 10);
       options.channels = *channels;
-      options.layers = *layers;
+      options.layers = g.per_cell() && layers_option->count() == 0 ? static_cast<int64_t>(g.cells.size()) : *layers;
       options.imagenet = *imagenet;
       options.auxiliary = true;
       if (options.channels % 2 != 0) throw adarts::invalid_argument("--channels must be even");
       const Network net(g, options, at::make_generator<at::CPUGeneratorImpl>(0));
       options.auxiliary = false;
       const int64_t madds = count_multiply_adds(g, options, shape.height, shape.width);
-      fmt::print("{}\n\n", to_darts_text(g));
+      fmt::print("{}\n\n", summary_line(g));
       fmt::print("{}", to_table(g));
       fmt::print("\nnetwork: C={}, {} cells, input {}x{}x{}, {} classes{}\n", options.channels, options.layers,
                  shape.channels, shape.height, shape.width, options.num_classes,
@@ -187,21 +191,23 @@ std::function<int()> add_genotype_command(CLI::App& app) {
       const std::string base =
           prefix->empty() ? std::filesystem::path(*draw_file).stem().string() : *prefix;
       std::vector<std::string> dots;
-      for (const char* cell : {"normal", "reduce"}) {
+      const std::vector<std::string> cells =
+          g.per_cell() ? std::vector<std::string>{"network"} : std::vector<std::string>{"normal", "reduce"};
+      for (const std::string& cell : cells) {
         const std::string path = base + "_" + cell + ".dot";
         write_text(path, to_dot(g, cell));
         dots.push_back(path);
       }
       if (*format == "dot") {
-        fmt::print("{}\n{}\n", dots[0], dots[1]);
+        for (const std::string& d : dots) fmt::print("{}\n", d);
         return 0;
       }
       const std::string dot = find_on_path("dot");
       if (dot.empty()) {
         throw adarts::unsupported(fmt::format(
             "--format {} needs Graphviz's `dot`, which is not installed (Debian: apt-get install graphviz); the DOT "
-            "files were written: {} and {} (render them with `dot -T{} FILE -o OUT`, or use --format dot)",
-            *format, dots[0], dots[1], *format));
+            "files were written: {} (render them with `dot -T{} FILE -o OUT`, or use --format dot)",
+            *format, fmt::join(dots, ", "), *format));
       }
       for (const std::string& in : dots) {
         const std::string out = in.substr(0, in.size() - 4) + "." + *format;

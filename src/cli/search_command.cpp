@@ -126,14 +126,14 @@ int run_search(const RunStart& start, const std::string& preset_note, bool overw
                  s.collapse.none_weight_mean, s.collapse.skip_share, s.collapse.parameter_free_share,
                  search.skipped_steps() > 0 ? fmt::format(" | {} steps skipped (non-finite)", search.skipped_steps())
                                             : std::string());
-    spdlog::info("genotype: {}", adarts::to_darts_text(s.genotype));
+    spdlog::info("genotype: {}", adarts::summary_line(s.genotype));
     if (const int signal = adarts::cli::InterruptHandler::signal_received()) return stop_after_signal(signal);
   }
   const adarts::Genotype final_genotype = search.genotype();
-  fmt::print("{}\n", adarts::to_darts_text(final_genotype));
+  fmt::print("{}\n", adarts::summary_line(final_genotype));
   fmt::print("{}", adarts::to_table(final_genotype));
-  spdlog::info("wrote {0}/genotype.json, {0}/genotype.txt, {0}/metrics.jsonl, {0}/config.json, {0}/checkpoints/",
-               config.out_dir);
+  spdlog::info("wrote {0}/genotype.json, {1}{0}/metrics.jsonl, {0}/alphas.json, {0}/config.json, {0}/checkpoints/",
+               config.out_dir, final_genotype.per_cell() ? "" : config.out_dir + "/genotype.txt, ");
   return 0;
 }
 
@@ -155,7 +155,7 @@ std::function<int()> add_search_command(CLI::App& app) {
   options->add("--train-subset", &SearchConfig::train_subset, "use the first N training images (0 = all)");
   options->add("--crop-padding", &SearchConfig::crop_padding, "random-crop padding (0 = off)");
   options->add("--horizontal-flip", &SearchConfig::horizontal_flip, "random horizontal flips (true/false)");
-  options->add("--space", &SearchConfig::space, "search space: darts | s1");
+  options->add("--space", &SearchConfig::space, "search space: darts | s1 | s2 (s2: one alpha set per cell; the paper uses 20 cells)");
   options->add("--ops", &SearchConfig::ops, "comma-separated op subset replacing the space's ops");
   options->add("--channels", &SearchConfig::channels, "initial channels C of the supernet");
   options->add("--layers", &SearchConfig::layers, "number of cells");

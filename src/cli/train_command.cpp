@@ -43,6 +43,8 @@ class TrainOptions {
     for (const auto& o : overrides_) o(config);
   }
 
+  bool given(const std::string& flag) const { return app_.get_option(flag)->count() > 0; }
+
  private:
   CLI::App& app_;
   TrainConfig cli_;
@@ -97,7 +99,7 @@ int run_train(const TrainStart& start, const std::string& preset_note, bool over
                                      "`, or pass --overwrite to start afresh there.");
     }
   }
-  spdlog::info("genotype {}: {}", start.genotype_source, adarts::to_darts_text(genotype));
+  spdlog::info("genotype {}: {}", start.genotype_source, adarts::summary_line(genotype));
   spdlog::info("loading {} from {}", config.dataset, config.dataset == "synthetic" ? "(generated)" : config.data_dir);
   adarts::Dataset train_data = adarts::load_train_dataset(config, /*train=*/true);
   const adarts::Dataset test_data = adarts::load_train_dataset(config, /*train=*/false);
@@ -267,6 +269,12 @@ std::function<int()> add_train_command(CLI::App& app) {
         *preset == "paper" ? "preset 'paper': DARTS's CIFAR-10 evaluation setting"
                            : "preset 'quick': a small network on a subset, for a first run in minutes -- not the "
                              "paper's setting (use --preset paper)";
+    if (start.genotype.per_cell() && !options->given("--layers") &&
+        start.config.layers != static_cast<int64_t>(start.genotype.cells.size())) {
+      // A per-cell genotype holds one genotype per cell: it sets the cell count.
+      spdlog::info("layers: {} (the cells of the per-cell genotype)", start.genotype.cells.size());
+      start.config.layers = static_cast<int64_t>(start.genotype.cells.size());
+    }
     return run_train(start, note, *overwrite);
   };
 }
@@ -306,7 +314,7 @@ std::function<int()> add_evaluate_command(CLI::App& app) {
                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     }
     spdlog::info("model {}: trained {} epochs; genotype {}", path, trainer->epoch(),
-                 adarts::to_darts_text(trainer->genotype()));
+                 adarts::summary_line(trainer->genotype()));
     spdlog::info("loading the {} test split from {}", data_config.dataset,
                  data_config.dataset == "synthetic" ? "(generated)" : data_config.data_dir);
     const adarts::Dataset test = adarts::load_train_dataset(data_config, /*train=*/false);

@@ -177,6 +177,81 @@ static void test_search(void) {
   adarts_search_free(NULL);
 }
 
+/* Space s2: one alpha set per cell, read cell by cell; the shared-cell
+ * functions refuse it, and the per-cell ones refuse shared spaces. */
+static void test_per_cell_alphas(void) {
+  adarts_dataset* d = NULL;
+  adarts_search* s = NULL;
+  adarts_search* shared = NULL;
+  adarts_genotype* g = NULL;
+  int64_t cells = -1;
+  size_t count = 0;
+  size_t i;
+  float small[3];
+  float cell1_before[16];
+  float cell1_after[16];
+  float cell2[16];
+  char* text = NULL;
+  int changed = 0;
+
+  EXPECT_STATUS(adarts_dataset_open(kSynthetic, &d), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_create("{\"space\":\"s2\",\"channels\":4,\"layers\":3,\"batch_size\":8,\"epochs\":1,"
+                                     "\"threads\":1,\"out_dir\":\"capi_c_test_s2\"}",
+                                     d, &s),
+                ADARTS_OK);
+  EXPECT_STATUS(adarts_search_create(kSearchConfig, d, &shared), ADARTS_OK);
+  adarts_dataset_free(d);
+
+  EXPECT_STATUS(adarts_search_cell_count(NULL, &cells), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_cell_count(s, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_cell_count(shared, &cells), ADARTS_OK);
+  EXPECT(cells == 0);
+  EXPECT_STATUS(adarts_search_cell_count(s, &cells), ADARTS_OK);
+  EXPECT(cells == 3);
+
+  EXPECT_STATUS(adarts_search_cell_alphas(NULL, 0, NULL, 0, &count), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_cell_alphas(s, 0, NULL, 0, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_cell_alphas(s, 3, NULL, 0, &count), ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("3");
+  EXPECT_STATUS(adarts_search_cell_alphas(s, -1, NULL, 0, &count), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_cell_alphas(shared, 0, NULL, 0, &count), ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("shares");
+  EXPECT_STATUS(adarts_search_alphas(s, "normal", NULL, 0, &count), ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("per cell");
+
+  /* The size query: 8 fixed edges x 2 ops; a small buffer is left untouched. */
+  count = 0;
+  EXPECT_STATUS(adarts_search_cell_alphas(s, 1, NULL, 0, &count), ADARTS_OK);
+  EXPECT(count == 16);
+  small[0] = 42.0f;
+  EXPECT_STATUS(adarts_search_cell_alphas(s, 1, small, 3, &count), ADARTS_INVALID_ARGUMENT);
+  EXPECT(small[0] == 42.0f);
+  EXPECT_STATUS(adarts_search_cell_alphas(s, 1, cell1_before, 16, &count), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_cell_alphas(s, 2, cell2, 16, &count), ADARTS_OK);
+  for (i = 0; i < 16; ++i) changed |= cell1_before[i] != cell2[i]; /* each cell draws its own */
+  EXPECT(changed);
+  changed = 0;
+  EXPECT_STATUS(adarts_search_step(s, 1), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_cell_alphas(s, 1, cell1_after, 16, &count), ADARTS_OK);
+  for (i = 0; i < 16; ++i) changed |= cell1_before[i] != cell1_after[i];
+  EXPECT(changed);
+
+  /* The genotype is version 2; the DARTS text form refuses it; DOT draws the network. */
+  EXPECT_STATUS(adarts_search_genotype(s, &g), ADARTS_OK);
+  EXPECT_STATUS(adarts_genotype_to_json(g, &text), ADARTS_OK);
+  EXPECT(text != NULL && strstr(text, "\"version\": 2") != NULL && strstr(text, "\"cells\"") != NULL);
+  adarts_string_free(text);
+  text = NULL;
+  EXPECT_STATUS(adarts_genotype_to_darts_text(g, &text), ADARTS_UNSUPPORTED);
+  EXPECT(text == NULL);
+  EXPECT_STATUS(adarts_genotype_to_dot(g, "network", &text), ADARTS_OK);
+  EXPECT(text != NULL && strstr(text, "digraph network") != NULL);
+  adarts_string_free(text);
+  adarts_genotype_free(g);
+  adarts_search_free(s);
+  adarts_search_free(shared);
+}
+
 static void test_genotypes(void) {
   adarts_genotype* g = NULL;
   adarts_genotype* back = NULL;
@@ -348,6 +423,7 @@ int main(void) {
   test_datasets();
   test_search();
   test_checkpoint_and_resume();
+  test_per_cell_alphas();
   test_genotypes();
   test_trainer();
   printf("%d checks, %d failures\n", checks, failures);

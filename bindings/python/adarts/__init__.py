@@ -280,6 +280,15 @@ class Search(_Handle):
         count = native.adarts_search_alphas(self._h, cell, None)  # the size query
         return native.adarts_search_alphas(self._h, cell, count)
 
+    def cell_count(self) -> int:
+        """Cells with their own alpha set: the cell count of a per-cell space (s2), 0 for shared spaces."""
+        return native.adarts_search_cell_count(self._h)
+
+    def cell_alphas(self, index: int) -> List[float]:
+        """The raw alphas of cell `index` of a per-cell space (s2), row-major [edges][ops]."""
+        count = native.adarts_search_cell_alphas(self._h, index, None)  # the size query
+        return native.adarts_search_cell_alphas(self._h, index, count)
+
     def genotype(self) -> Genotype:
         """The genotype derived from the current alphas."""
         return Genotype(native.adarts_search_genotype(self._h))

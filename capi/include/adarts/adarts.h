@@ -122,9 +122,19 @@ ADARTS_API adarts_status adarts_search_state(const adarts_search* search, char**
 /* Copies the raw alphas of `cell` ("normal" or "reduce"), row-major
  * [edges][ops], into `buffer`. `*count` receives the number of values; with
  * `buffer` NULL only the count is returned (the size query). Fails with
- * ADARTS_INVALID_ARGUMENT, leaving `buffer` untouched, when `capacity` is too small. */
+ * ADARTS_INVALID_ARGUMENT, leaving `buffer` untouched, when `capacity` is too
+ * small, and for spaces with one alpha set per cell (use adarts_search_cell_alphas). */
 ADARTS_API adarts_status adarts_search_alphas(const adarts_search* search, const char* cell, float* buffer,
                                               size_t capacity, size_t* count);
+/* The number of cells with their own alpha set: the network's cell count
+ * (`layers`) for per-cell spaces such as s2, 0 for shared spaces (darts, s1). */
+ADARTS_API adarts_status adarts_search_cell_count(const adarts_search* search, int64_t* out);
+/* Copies the raw alphas of cell `index` (0-based, network order) of a
+ * per-cell space, row-major [edges][ops], with the size-query and capacity
+ * rules of adarts_search_alphas. ADARTS_INVALID_ARGUMENT for an index outside
+ * [0, cell count) and for shared spaces. */
+ADARTS_API adarts_status adarts_search_cell_alphas(const adarts_search* search, int64_t index, float* buffer,
+                                                   size_t capacity, size_t* count);
 /* The metrics line of the last ended epoch (losses, accuracies, softmax of
  * every edge, genotype); "{}" before the first epoch ends. */
 ADARTS_API adarts_status adarts_search_metrics(const adarts_search* search, char** out_json);
@@ -153,11 +163,13 @@ ADARTS_API adarts_status adarts_genotype_from_darts_text(const char* text, adart
 ADARTS_API void adarts_genotype_free(adarts_genotype* genotype);
 ADARTS_API adarts_status adarts_genotype_to_json(const adarts_genotype* genotype, char** out_json);
 ADARTS_API adarts_status adarts_genotype_to_darts_text(const adarts_genotype* genotype, char** out_text);
-/* Graphviz DOT of one cell, `cell` = "normal" or "reduce". */
+/* Graphviz DOT of one cell, `cell` = "normal" or "reduce"; for per-cell
+ * genotypes (s2) "network" (the whole network) or "cellN". */
 ADARTS_API adarts_status adarts_genotype_to_dot(const adarts_genotype* genotype, const char* cell, char** out_dot);
 /* Parameters of the network built from the genotype. `network_json` (may be
  * NULL for the DARTS CIFAR network) sets {"in_channels","num_classes",
- * "channels","layers","auxiliary","imagenet"}. */
+ * "channels","layers","auxiliary","imagenet"}; a per-cell genotype (s2) needs
+ * "layers" equal to its cell count. */
 ADARTS_API adarts_status adarts_genotype_parameter_count(const adarts_genotype* genotype, const char* network_json,
                                                          int64_t* out);
 

@@ -141,6 +141,25 @@ static class AdartsTests {
   }
 
   [Test]
+  static void PerCellAlphas() {
+    string config = SearchConfig("s2").Replace("\"layers\":2", "\"space\":\"s2\",\"layers\":3");
+    using (var s = new Search(config, data)) {
+      Equal(3L, s.CellCount(), "cell count");
+      float[] before = s.CellAlphas(1);
+      Equal(16, before.Length, "8 edges x 2 ops");
+      Throws<AdartsException>(() => s.CellAlphas(3), "index out of range");
+      Throws<AdartsException>(() => s.Alphas("normal"), "shared alphas of a per-cell space");
+      s.Step();
+      Check(!before.SequenceEqual(s.CellAlphas(1)), "cell alphas changed after a step");
+    }
+    using (var s = new Search(SearchConfig("shared"), data)) {
+      Equal(0L, s.CellCount(), "shared space");
+      var e = Throws<AdartsException>(() => s.CellAlphas(0), "shared space");
+      Equal(Status.InvalidArgument, e.Status, "status");
+    }
+  }
+
+  [Test]
   static void HandlerSeesStepsAndStops() {
     using (var s = new Search(SearchConfig("handler"), data)) {
       var seen = new List<Progress>();

@@ -121,6 +121,23 @@ class SearchTest(Fixture):
             with self.assertRaises(adarts.AdartsError):
                 s.step(0)
 
+    def test_per_cell_alphas(self):
+        with adarts.Search(dict(search_config("s2"), space="s2", layers=3), self.data) as s:
+            self.assertEqual(s.cell_count(), 3)
+            before = s.cell_alphas(1)
+            self.assertEqual(len(before), 16)  # 8 fixed edges x {skip_connect, sep_conv_3x3}
+            with self.assertRaises(adarts.AdartsError) as cm:
+                s.cell_alphas(3)
+            self.assertEqual(cm.exception.status, adarts.Status.INVALID_ARGUMENT)
+            with self.assertRaises(adarts.AdartsError):
+                s.alphas("normal")
+            s.step()
+            self.assertNotEqual(s.cell_alphas(1), before)
+        with adarts.Search(search_config("shared"), self.data) as s:
+            self.assertEqual(s.cell_count(), 0)
+            with self.assertRaises(adarts.AdartsError):
+                s.cell_alphas(0)
+
     def test_callback_sees_steps_and_stops(self):
         with adarts.Search(search_config("callback"), self.data) as s:
             seen = []

@@ -122,6 +122,26 @@ public final class Search extends NativeResource {
     });
   }
 
+  /** Cells with their own alpha set: the cell count of a per-cell space (s2), 0 for shared spaces. */
+  public long cellCount() {
+    return call(h -> {
+      long[] out = {0};
+      AdartsNative.adarts_search_cell_count(h, out);
+      return out[0];
+    });
+  }
+
+  /** The raw alphas of cell {@code index} of a per-cell space (s2), row-major [edges][ops]. */
+  public float[] cellAlphas(long index) {
+    return call(h -> {
+      long[] count = {0};
+      AdartsNative.adarts_search_cell_alphas(h, index, null, count); // the size query
+      float[] values = new float[Math.toIntExact(count[0])];
+      AdartsNative.adarts_search_cell_alphas(h, index, values, count);
+      return values;
+    });
+  }
+
   /** The genotype derived from the current alphas. */
   public Genotype genotype() {
     return call(h -> {

@@ -135,6 +135,25 @@ public class AdartsTest {
   }
 
   @Test
+  public void perCellAlphas() {
+    String config = searchConfig("search_s2").replace("\"layers\":2", "\"space\":\"s2\",\"layers\":3");
+    try (Search s = new Search(config, data)) {
+      assertEquals(3, s.cellCount());
+      float[] before = s.cellAlphas(1);
+      assertEquals(8 * 2, before.length);
+      assertThrows(AdartsException.class, () -> s.cellAlphas(3));
+      assertThrows(AdartsException.class, () -> s.alphas("normal"));
+      s.step();
+      assertFalse("cell alphas changed after a step", java.util.Arrays.equals(before, s.cellAlphas(1)));
+    }
+    try (Search s = new Search(searchConfig("search_shared"), data)) {
+      assertEquals(0, s.cellCount());
+      AdartsException e = assertThrows(AdartsException.class, () -> s.cellAlphas(0));
+      assertEquals(Status.INVALID_ARGUMENT, e.getStatus());
+    }
+  }
+
+  @Test
   public void progressListenerSeesStepsAndStops() {
     try (Search s = new Search(searchConfig("search_listener"), data)) {
       List<Progress> seen = new ArrayList<>();
