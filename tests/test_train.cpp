@@ -399,7 +399,7 @@ TEST(Trainer, MissingOrCorruptModelFilesAreErrors) {
   {
     torch::serialize::OutputArchive archive;
     archive.write("format", c10::IValue(std::string("adarts.model")));
-    archive.write("version", c10::IValue(int64_t{1}));
+    archive.write("version", c10::IValue(int64_t{2}));
     archive.write("genotype", c10::IValue(to_json(trainer->genotype())));
     archive.write("config", c10::IValue(to_json(c)));
     archive.write("network_options", c10::IValue(std::string(
@@ -407,8 +407,8 @@ TEST(Trainer, MissingOrCorruptModelFilesAreErrors) {
     archive.write("epoch", c10::IValue(int64_t{0}));
     archive.write("normalization_mean", at::zeros({3}));
     archive.write("normalization_std", at::ones({3}));
-    archive.write("state_names", c10::IValue(std::string("[\"stem.weight\"]")));
-    archive.write("state", c10::IValue(c10::List<at::Tensor>({at::ones({2, 2})})));
+    archive.write("state.names", c10::IValue(std::string("[\"stem.weight\"]")));
+    archive.write("state.tensors", c10::IValue(c10::List<at::Tensor>({at::ones({2, 2})})));
     archive.save_to(dir + "/mismatch.pt");
   }
   expect_error([&] { Trainer::load(dir + "/mismatch.pt"); }, ErrorKind::parse_error, {"mismatch.pt", "tensors"});

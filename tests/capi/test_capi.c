@@ -388,7 +388,7 @@ static void test_checkpoint_and_resume(void) {
   adarts_search* resumed = NULL;
   adarts_search* untouched = (adarts_search*)0x1;
   char* path = NULL;
-  float a[64], b[64];
+  float a[128], b[128];
   size_t na = 0, nb = 0;
   EXPECT_STATUS(adarts_dataset_open(kSynthetic, &d), ADARTS_OK);
   EXPECT_STATUS(adarts_search_create(reference_config, d, &reference), ADARTS_OK);
@@ -410,8 +410,8 @@ static void test_checkpoint_and_resume(void) {
   EXPECT(untouched == (adarts_search*)0x1);
   EXPECT_STATUS(adarts_search_resume("capi_c_test_resume", "{\"log_every\":3}", d, &resumed), ADARTS_OK);
   EXPECT_STATUS(adarts_search_step(resumed, 2), ADARTS_OK);
-  EXPECT_STATUS(adarts_search_alphas(reference, "normal", a, 64, &na), ADARTS_OK);
-  EXPECT_STATUS(adarts_search_alphas(resumed, "normal", b, 64, &nb), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_alphas(reference, "normal", a, 128, &na), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_alphas(resumed, "normal", b, 128, &nb), ADARTS_OK);
   EXPECT(na == nb && na > 0 && memcmp(a, b, na * sizeof(float)) == 0);
   adarts_search_free(resumed);
   adarts_search_free(reference);
