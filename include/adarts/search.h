@@ -21,6 +21,7 @@
 namespace adarts {
 
 class Supernet;
+class FidelityHook;
 
 struct StepResult {
   double train_loss = 0.0;
@@ -49,6 +50,7 @@ struct EpochSummary {
   Genotype genotype;
   CollapseFigures collapse;
   std::string json;  // the metrics line written for this epoch
+  std::string fidelity;  // a one-line summary of the epoch's fidelity probes ("" when fidelity_every = 0)
 };
 
 // Loads the dataset a config names (training split).
@@ -115,6 +117,7 @@ class Search {
   std::shared_ptr<Supernet> net_;
   std::unique_ptr<ArchGradientEstimator> estimator_;
   std::unique_ptr<Optimizers> optimizers_;
+  std::unique_ptr<FidelityHook> fidelity_;  // null when fidelity_every = 0
   int64_t epoch_ = 0;
   int64_t step_in_epoch_ = 0;
   double epoch_loss_sum_ = 0.0, epoch_correct_ = 0.0;
