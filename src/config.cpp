@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "adarts/error.h"
+#include "adarts/implicit_gradient.h"
 #include "config_json.h"
 
 namespace adarts {
@@ -44,6 +45,12 @@ void for_each_field(Config& c, Visitor&& visit) {
   visit("estimator", c.estimator);
   visit("eta", c.eta);
   visit("hvp", c.hvp);
+  visit("implicit_inverse", c.implicit_inverse);
+  visit("implicit_iterations", c.implicit_iterations);
+  visit("implicit_tolerance", c.implicit_tolerance);
+  visit("implicit_damping", c.implicit_damping);
+  visit("neumann_step", c.neumann_step);
+  visit("fidelity_every", c.fidelity_every);
   visit("seed", c.seed);
   visit("device", c.device);
   visit("threads", c.threads);
@@ -61,6 +68,11 @@ EstimatorOptions SearchConfig::estimator_options() const {
   o.name = estimator;
   o.eta = eta;
   o.hvp = parse_hvp_mode(hvp);
+  o.implicit_inverse = implicit_inverse;
+  o.implicit_iterations = implicit_iterations;
+  o.implicit_tolerance = implicit_tolerance;
+  o.implicit_damping = implicit_damping;
+  o.neumann_step = neumann_step;
   return o;
 }
 
@@ -127,6 +139,8 @@ void validate(const SearchConfig& c) {
   require(c.checkpoint_keep >= 0, "checkpoint_keep must be >= 0 (0 = no checkpoints)");
   require(c.nan_policy == "stop" || c.nan_policy == "skip",
           "nan_policy must be stop or skip, got '" + c.nan_policy + "'");
+  require(c.fidelity_every >= 0, "fidelity_every must be >= 0 (0 = off)");
+  validate_implicit_options(c.estimator_options());  // for every estimator: the fidelity probe uses them too
   require(!c.out_dir.empty(), "out_dir must not be empty");
   make_estimator(c.estimator_options());  // checks the estimator and hvp names
   c.search_space();  // checks the space and op names

@@ -3,9 +3,11 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "adarts/error.h"
+#include "adarts/implicit_gradient.h"
 
 namespace adarts {
 namespace {
@@ -176,8 +178,9 @@ std::unique_ptr<ArchGradientEstimator> make_estimator(const EstimatorOptions& op
   if (options.name == "first_order") return std::make_unique<FirstOrder>();
   if (options.name == "second_order") return std::make_unique<SecondOrder>(options);
   if (options.name == "amended") return std::make_unique<Amended>(options);
+  if (options.name == "implicit") return std::make_unique<ImplicitEstimator>(options);
   throw invalid_argument("unknown estimator '" + options.name +
-                         "' (expected first_order, second_order or amended)");
+                         "' (expected first_order, second_order, amended or implicit)");
 }
 
 LossGradients loss_gradients(BilevelProblem& problem, const Batch& batch) {
@@ -219,7 +222,7 @@ double norm(const TensorList& a) { return std::sqrt(dot(a, a)); }
 double cosine(const TensorList& a, const TensorList& b) {
   const double na = norm(a), nb = norm(b);
   if (na == 0.0 || nb == 0.0) return 0.0;
-  return dot(a, b) / (na * nb);
+  return std::clamp(dot(a, b) / (na * nb), -1.0, 1.0);  // rounding can step just outside [-1, 1]
 }
 
 }  // namespace adarts

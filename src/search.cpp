@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "adarts/error.h"
+#include "adarts/fidelity.h"
 #include "adarts/monitor.h"
 #include "adarts/supernet.h"
 #include "checkpoint_io.h"
@@ -146,6 +147,9 @@ Search::Search(SearchConfig config, Dataset data)
   options.per_cell_alphas = space.per_cell_alphas;
   net_ = std::make_shared<Supernet>(options, generator_, device_);
   estimator_ = make_estimator(config_.estimator_options());
+  if (config_.fidelity_every > 0) {
+    fidelity_ = std::make_unique<FidelityHook>(config_.fidelity_every, fidelity_options(config_));
+  }
 
   optimizers_.reset(new Optimizers{
       torch::optim::Adam(net_->arch_parameters(), torch::optim::AdamOptions(config_.arch_lr)
@@ -195,6 +199,9 @@ StepResult Search::step() {
     state.momentum_buffers.push_back(
         it == sgd_state.end() ? at::Tensor()
                               : static_cast<torch::optim::SGDParamState&>(*it->second).momentum_buffer());
+  }
+  if (fidelity_) {
+    fidelity_->before_arch_step(epoch_ * steps_per_epoch() + step_in_epoch_, *net_, train, val, state);
   }
   TensorList arch_grad = estimator_->arch_gradient(*net_, train, val, state);
   TensorList alphas = net_->arch_parameters();
@@ -383,6 +390,11 @@ EpochSummary Search::finish_epoch() {
   collapse["reduce_entropy"] = json::value_from(s.collapse.reduce_entropy);
   line["collapse"] = std::move(collapse);
   line["genotype"] = json::parse(to_json(s.genotype));
+  if (fidelity_) {
+    line["fidelity"] = json::parse(fidelity_->epoch().to_json());
+    s.fidelity = fidelity_->epoch().summary();
+    fidelity_->end_epoch();
+  }
   s.json = json::serialize(line);
   write_outputs(s);
 

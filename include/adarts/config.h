@@ -43,6 +43,13 @@ struct SearchConfig {
   std::string estimator = "amended";
   double eta = 0.1;
   std::string hvp = "finite_difference";
+  // The implicit estimator and the fidelity probe (implicit_gradient.h, fidelity.h).
+  std::string implicit_inverse = EstimatorOptions{}.implicit_inverse;  // cg | neumann
+  int64_t implicit_iterations = EstimatorOptions{}.implicit_iterations;
+  double implicit_tolerance = EstimatorOptions{}.implicit_tolerance;
+  double implicit_damping = EstimatorOptions{}.implicit_damping;
+  double neumann_step = EstimatorOptions{}.neumann_step;
+  int64_t fidelity_every = 0;  // a fidelity probe every N steps, before the arch step (0 = off)
 
   // Runtime
   uint64_t seed = 2;

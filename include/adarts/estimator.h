@@ -7,6 +7,7 @@
 // first_order:  g = g1
 // second_order: g = g1(w') - xi M u(w'),  w' = w - xi (momentum buf + grad_w L_tr + wd w)
 // amended:      g = g1 - eta M (H u)      (the paper's eq. 6)
+// implicit:     g = g1 - M (H + lambda I)^{-1} u   (the exact g2; implicit_gradient.h)
 #pragma once
 
 #include <ATen/ATen.h>
@@ -39,10 +40,20 @@ HvpMode parse_hvp_mode(const std::string& name);  // "finite_difference" | "exac
 std::string to_string(HvpMode mode);
 
 struct EstimatorOptions {
-  std::string name = "amended";  // first_order | second_order | amended
+  std::string name = "amended";  // first_order | second_order | amended | implicit
   double eta = 0.1;              // amending coefficient (amended)
   HvpMode hvp = HvpMode::finite_difference;
   double fd_scale = 0.01;        // central differences use r = fd_scale / ||x||
+  // implicit: how (H + implicit_damping I)^{-1} u is applied (always with exact
+  // Hessian-vector products). The defaults suit the probe on small supernets:
+  // 20 CG steps, a relative residual of 1e-2, and damping 0.1 that bounds the
+  // amplification of near-flat directions of H by 10 (H of a trained supernet
+  // has many eigenvalues near 0 and some negative).
+  std::string implicit_inverse = "cg";  // cg | neumann
+  int64_t implicit_iterations = 20;     // Hessian-vector products at most
+  double implicit_tolerance = 1e-2;     // stop at ||b - A x|| <= tolerance ||b||
+  double implicit_damping = 0.1;        // lambda >= 0
+  double neumann_step = 0.01;           // Neumann series step, < 2 / lambda_max(H + lambda I)
 };
 
 // The state of the weight optimizer that second-order DARTS unrolls.

@@ -22,6 +22,7 @@
 namespace adarts {
 
 class Supernet;
+class FidelityHook;
 
 struct StepResult {
   double train_loss = 0.0;
@@ -57,6 +58,7 @@ struct EpochSummary {
   // CollapseFigures; per-cell: over every normal cell, entropies cell by cell);
   // "genotype" (JSON version 1, or 2 for per-cell spaces).
   std::string json;
+  std::string fidelity;  // a one-line summary of the epoch's fidelity probes ("" when fidelity_every = 0)
 };
 
 // Loads the dataset a config names (training split).
@@ -175,6 +177,7 @@ class Search {
   std::shared_ptr<Supernet> net_;
   std::unique_ptr<ArchGradientEstimator> estimator_;
   std::unique_ptr<Optimizers> optimizers_;
+  std::unique_ptr<FidelityHook> fidelity_;  // null when fidelity_every = 0
   int64_t epoch_ = 0;
   int64_t step_in_epoch_ = 0;
   double epoch_loss_sum_ = 0.0, epoch_correct_ = 0.0;

@@ -126,6 +126,7 @@ int run_search(const RunStart& start, const std::string& preset_note, bool overw
                  s.collapse.none_weight_mean, s.collapse.skip_share, s.collapse.parameter_free_share,
                  search.skipped_steps() > 0 ? fmt::format(" | {} steps skipped (non-finite)", search.skipped_steps())
                                             : std::string());
+    if (!s.fidelity.empty()) spdlog::info("fidelity: {}", s.fidelity);
     spdlog::info("genotype: {}", adarts::summary_line(s.genotype));
     if (const int signal = adarts::cli::InterruptHandler::signal_received()) return stop_after_signal(signal);
   }
@@ -171,9 +172,16 @@ std::function<int()> add_search_command(CLI::App& app) {
   options->add("--arch-beta1", &SearchConfig::arch_beta1, "Adam beta1 of the alphas");
   options->add("--arch-beta2", &SearchConfig::arch_beta2, "Adam beta2 of the alphas");
   options->add("--arch-weight-decay", &SearchConfig::arch_weight_decay, "Adam weight decay of the alphas");
-  options->add("--estimator", &SearchConfig::estimator, "first_order | second_order | amended");
+  options->add("--estimator", &SearchConfig::estimator, "first_order | second_order | amended | implicit");
   options->add("--eta", &SearchConfig::eta, "amending coefficient of the amended estimator");
   options->add("--hvp", &SearchConfig::hvp, "finite_difference | exact (double backward)");
+  options->add("--implicit-inverse", &SearchConfig::implicit_inverse, "implicit estimator / probe: cg | neumann");
+  options->add("--implicit-iterations", &SearchConfig::implicit_iterations, "implicit: Hessian-vector products at most");
+  options->add("--implicit-tolerance", &SearchConfig::implicit_tolerance, "implicit: relative residual to stop at");
+  options->add("--implicit-damping", &SearchConfig::implicit_damping, "implicit: lambda of (H + lambda I)^-1");
+  options->add("--neumann-step", &SearchConfig::neumann_step, "implicit: Neumann series step");
+  options->add("--fidelity-every", &SearchConfig::fidelity_every,
+               "a fidelity probe (g2 vs amended / second-order terms) every N steps (0 = off)");
   options->add("--seed", &SearchConfig::seed, "random seed");
   options->add("--device", &SearchConfig::device, "cpu | cuda | cuda:N");
   options->add("--threads", &SearchConfig::threads, "CPU threads (0 = every core)");
