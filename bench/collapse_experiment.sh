@@ -12,7 +12,8 @@
 #         directory of the binary CIFAR-10 batches.
 #   smoke a tiny run (about 2 minutes on 2 cores) that exercises every step.
 # OUT_ROOT defaults to runs/collapse-<config>; ETAS to "0 0.1 1".
-# ADARTS (default build/adarts) names the binary; THREADS (default 2) the CPU threads.
+# ADARTS (default build/adarts) names the binary; THREADS (default 2) the CPU threads;
+# EPOCHS overrides the configuration's epoch count (e.g. a shorter cpu run).
 #
 # The settings of each configuration, and why:
 # cpu: C=4, 5 cells (3 normal, 2 reduction), batch 32, 28x28 Fashion-MNIST, the
@@ -45,19 +46,19 @@ THREADS="${THREADS:-2}"
 case "$CONFIG" in
   cpu)
     SETTINGS="--dataset fashion-mnist --data-dir ${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
-      --train-subset 1200 --channels 4 --layers 5 --batch-size 32 --epochs 16 --arch-lr 6e-3
+      --train-subset 1200 --channels 4 --layers 5 --batch-size 32 --epochs ${EPOCHS:-16} --arch-lr 6e-3
       --crop-padding 2 --horizontal-flip false --threads $THREADS --log-every 18
       --fidelity-every 48 --implicit-iterations 5 --implicit-damping 0.1 --implicit-tolerance 1e-2"
     ;;
   gpu)
     SETTINGS="--dataset cifar10 --data-dir ${CIFAR10_DIR:-/usr/share/datasets/cifar-10-batches-bin}
-      --train-subset 0 --channels 16 --layers 8 --batch-size 64 --epochs 100 --arch-lr 3e-4
+      --train-subset 0 --channels 16 --layers 8 --batch-size 64 --epochs ${EPOCHS:-100} --arch-lr 3e-4
       --device cuda --threads $THREADS --log-every 50
       --fidelity-every 390 --implicit-iterations 20 --implicit-damping 0.1 --implicit-tolerance 1e-2"
     ;;
   smoke)
     SETTINGS="--dataset fashion-mnist --data-dir ${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
-      --train-subset 128 --channels 4 --layers 3 --batch-size 32 --epochs 2 --arch-lr 6e-3
+      --train-subset 128 --channels 4 --layers 3 --batch-size 32 --epochs ${EPOCHS:-2} --arch-lr 6e-3
       --crop-padding 2 --horizontal-flip false --threads $THREADS --log-every 2
       --fidelity-every 2 --implicit-iterations 2 --implicit-damping 0.1 --implicit-tolerance 1e-2"
     ;;
@@ -91,7 +92,7 @@ for eta in $ETAS; do
   start=$(date +%s)
   # shellcheck disable=SC2086  # SETTINGS is a list of words on purpose
   "$ADARTS" search --preset quick $SETTINGS --estimator amended --hvp finite_difference --eta "$eta" \
-    --out "$run" 2>&1 | tee "$run/search.log"
+    --overwrite --out "$run" 2>&1 | tee "$run/search.log"
   echo "eta $eta: $(( $(date +%s) - start )) s" | tee -a "$OUT_ROOT/timings.txt"
   if [ "$HAVE_REPORT" = 1 ]; then
     "$ADARTS" report "$run/metrics.jsonl" --out "$run/plots" || echo "adarts report failed for $run" >&2
