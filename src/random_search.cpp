@@ -219,7 +219,7 @@ std::string random_search_json(const RandomSearchConfig& config, const RandomSea
     const RandomSearchCandidate& c = result.ranked[i];
     json::object o;
     o["rank"] = i + 1;
-    o["sample"] = c.sample;
+    o["sample"] = c.sample + 1;  // 1-based, as the progress lines
     o["kept"] = static_cast<int64_t>(i) < config.keep;
     o["val_accuracy"] = c.val_accuracy;
     o["val_loss"] = c.val_loss;
@@ -266,7 +266,7 @@ std::vector<std::string> write_random_search_outputs(const RandomSearchConfig& c
     json::object meta;
     meta["source"] = "adarts random-search";
     meta["rank"] = r + 1;
-    meta["sample"] = c.sample;
+    meta["sample"] = c.sample + 1;
     meta["val_accuracy"] = c.val_accuracy;
     meta["val_loss"] = c.val_loss;
     meta["parameters"] = c.parameters;

@@ -95,6 +95,7 @@ RandomSearchResult run_random_search(const RandomSearchConfig& config, const Dat
                                      const RandomSearchCallback& callback = nullptr);
 
 // results.json: {"format":"adarts.random_search","version":1, settings,
+// "sample" 1-based as in the progress lines,
 // "results":[{"rank","sample","kept","val_accuracy","val_loss","train_loss",
 // "train_accuracy","parameters","seconds","genotype"}...]}, best first.
 std::string random_search_json(const RandomSearchConfig& config, const RandomSearchResult& result);
