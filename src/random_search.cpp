@@ -87,7 +87,10 @@ TrainConfig RandomSearchConfig::default_train() {
   c.test_subset = 0;
   c.channels = 8;
   c.layers = 0;  // the space's default_layers
-  c.epochs = 1;
+  // After a single epoch the learning rate has not decayed and the scores
+  // are noise (Fashion-MNIST, C=8: val loss 3.4 against train 1.4); after
+  // three they agree (0.63 against 0.66, 75.7% top-1).
+  c.epochs = 3;
   c.auxiliary = false;
   c.cutout = 0;
   c.drop_path_prob = 0.0;

@@ -56,7 +56,7 @@ struct RandomSearchConfig {
   // optimiser, seed, device, threads. test_subset and out_dir are not used.
   TrainConfig train = default_train();
 
-  // Short training: C=8, 1 epoch on 2000 images, no auxiliary head, cutout or drop-path.
+  // Short training: C=8, 3 epochs on 2000 images, no auxiliary head, cutout or drop-path.
   static TrainConfig default_train();
 };
 
