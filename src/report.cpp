@@ -520,7 +520,13 @@ std::vector<std::string> write_report(const std::vector<MetricsEpoch>& epochs, c
       for (std::size_t edge = 0; edge < edges; ++edge) {
         std::vector<double> y;
         for (const auto& e : epochs) y.push_back(edge < (e.*kind.entropy).size() ? (e.*kind.entropy)[edge] : kNaN);
-        chart.series.push_back(series_of(edge_name(space, edges, edge), palette_colour(edge), x, y));
+        // Per-cell spaces list the entropies of every cell's edges in turn.
+        const std::string label =
+            cell_shape.present && edges > cell_shape.edges && edges % cell_shape.edges == 0
+                ? fmt::format("cell {}: {}", edge / cell_shape.edges,
+                              edge_name(space, cell_shape.edges, edge % cell_shape.edges))
+                : edge_name(space, edges, edge);
+        chart.series.push_back(series_of(label, palette_colour(edge), x, y));
       }
       // The uniform distribution's entropy, ln(ops), as the ceiling.
       const std::size_t ops = kind.shape->present ? kind.shape->columns : 0;

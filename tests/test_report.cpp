@@ -451,6 +451,21 @@ TEST(Report, WeightShapeChangeNamesTheLine) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Report, PerCellEntropiesAreNamedByCell) {
+  // As a per-cell search writes them: cells [cell][edge][op], entropies of every cell's edges in turn.
+  const std::string text =
+      R"({"epoch":1,"alpha_softmax":{"ops":["skip_connect","sep_conv_3x3"],"cells":[[[0.5,0.5],[0.4,0.6]],[[0.3,0.7],[0.2,0.8]]],"reduction":[false,true]},)"
+      R"("collapse":{"normal_entropy":[0.69,0.67,0.61,0.5]},"genotype":{"space":"s2"}})";
+  const std::string dir = (std::filesystem::temp_directory_path() / "adarts_test_report_cells").string();
+  std::filesystem::remove_all(dir);
+  adarts::write_report(adarts::parse_metrics(text), dir);
+  const std::string entropy = read_file(dir + "/entropy_normal.svg");
+  EXPECT_EQ(xml_problem(entropy), "");
+  EXPECT_NE(entropy.find(">cell 1: c_{k-1} → 0</text>"), std::string::npos);
+  EXPECT_EQ(count(read_file(dir + "/op_weights_cells.svg"), "<polyline"), 8);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Report, OnlyLossesWhenTheFileHasNothingElse) {
   const std::string dir = (std::filesystem::temp_directory_path() / "adarts_test_report_min").string();
   std::filesystem::remove_all(dir);
