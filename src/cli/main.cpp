@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
       adarts::cli::add_evaluate_command(app),
       adarts::cli::add_genotype_command(app),
       adarts::cli::add_fidelity_command(app),
+      adarts::cli::add_report_command(app),
+      adarts::cli::add_random_search_command(app),
   };
   CLI11_PARSE(app, argc, argv);
   try {
