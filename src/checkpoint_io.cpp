@@ -104,6 +104,32 @@ std::string newest_loadable(const std::string& dir, const std::function<void(con
   return "";
 }
 
+std::string require_newest(const std::string& out_dir, const std::function<void(const std::string&)>& open,
+                           std::vector<std::string>* skipped) {
+  std::vector<std::string> reasons;
+  const std::string path = newest_loadable(directory(out_dir), open, &reasons);
+  if (path.empty()) {
+    throw io_error("no checkpoint to resume in '" + directory(out_dir) + "'" +
+                   (reasons.empty() ? std::string() : " (every file there failed to load)"));
+  }
+  if (skipped) skipped->insert(skipped->end(), reasons.begin(), reasons.end());
+  return path;
+}
+
+std::string write_checkpoint(OutputArchive& archive, const std::string& out_dir, int64_t epoch, int64_t step,
+                             int64_t keep, bool* clear_stale) {
+  const std::string dir = directory(out_dir);
+  if (clear_stale && *clear_stale) {
+    std::error_code ec;
+    for (const auto& old : list(dir)) fs::remove(old, ec);
+    *clear_stale = false;
+  }
+  const std::string path = dir + "/" + file_name(epoch, step);
+  save_atomically(archive, path);
+  prune(dir, keep);
+  return path;
+}
+
 void refuse_resume(const std::string& what, const std::vector<std::string>& differences) {
   if (differences.empty()) return;
   std::string list;

@@ -37,6 +37,14 @@ void prune(const std::string& dir, int64_t keep);
 // "" when none. The errors of the files skipped go to `skipped`.
 std::string newest_loadable(const std::string& dir, const std::function<void(const std::string&)>& open,
                             std::vector<std::string>* skipped);
+// newest_loadable() in out_dir/checkpoints; io_error naming the directory when none loads.
+std::string require_newest(const std::string& out_dir, const std::function<void(const std::string&)>& open,
+                           std::vector<std::string>* skipped);
+// Writes `archive` as out_dir/checkpoints/file_name(epoch, step) (save_atomically) and keeps the newest
+// `keep`. With *clear_stale set, first deletes the checkpoints already there (an earlier run's in the
+// same out_dir would mix with this one's) and clears the flag. Returns the path.
+std::string write_checkpoint(OutputArchive& archive, const std::string& out_dir, int64_t epoch, int64_t step,
+                             int64_t keep, bool* clear_stale);
 // Throws invalid_argument listing `differences` (saved -> requested) unless it is empty.
 void refuse_resume(const std::string& what, const std::vector<std::string>& differences);
 

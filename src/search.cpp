@@ -492,15 +492,8 @@ std::string Search::save_checkpoint() {
   for (const auto& line : metrics_lines_) metrics += line + "\n";
   archive.write("metrics", c10::IValue(metrics));
 
-  const std::string dir = io::directory(config_.out_dir);
-  if (!resumed_ && !stale_checkpoints_cleared_) {
-    // An earlier run's checkpoints in this out_dir would mix with this run's.
-    for (const auto& old : io::list(dir)) std::filesystem::remove(old);
-    stale_checkpoints_cleared_ = true;
-  }
-  const std::string path = dir + "/" + io::file_name(epoch_, step_in_epoch_);
-  io::save_atomically(archive, path);
-  io::prune(dir, config_.checkpoint_keep);
+  const std::string path = io::write_checkpoint(archive, config_.out_dir, epoch_, step_in_epoch_,
+                                                config_.checkpoint_keep, &clear_stale_checkpoints_);
   last_checkpoint_ = path;
   return path;
 }
@@ -518,11 +511,8 @@ std::string Search::latest_checkpoint(const std::string& out_dir, std::vector<st
 Search::ResumePoint Search::resume_point(const std::string& out_dir,
                                         const std::function<void(SearchConfig&)>& change) {
   ResumePoint point;
-  point.checkpoint = latest_checkpoint(out_dir, &point.skipped);
-  if (point.checkpoint.empty()) {
-    throw io_error("no checkpoint to resume in '" + checkpoint_io::directory(out_dir) + "'" +
-                   (point.skipped.empty() ? std::string() : " (every file there failed to load)"));
-  }
+  point.checkpoint = checkpoint_io::require_newest(
+      out_dir, [](const std::string& path) { checkpoint_config(path); }, &point.skipped);
   const SearchConfig saved = checkpoint_config(point.checkpoint);
   point.config = saved;
   if (change) change(point.config);
@@ -622,7 +612,7 @@ void Search::load_checkpoint(const std::string& path) {
       throw reader.bad(std::string("its last metrics line is malformed: ") + e.what());
     }
   }
-  resumed_ = true;
+  clear_stale_checkpoints_ = false;
   last_checkpoint_ = path;
 }
 

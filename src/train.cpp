@@ -506,15 +506,8 @@ std::string Trainer::save_checkpoint() {
   archive.write("generator", generator_.get_state());
   io::write_loader(archive, "loader.train", train_loader_->state());
 
-  const std::string dir = io::directory(config_.out_dir);
-  if (!resumed_ && !stale_checkpoints_cleared_) {
-    // An earlier run's checkpoints in this out_dir would mix with this run's.
-    for (const auto& old : io::list(dir)) std::filesystem::remove(old);
-    stale_checkpoints_cleared_ = true;
-  }
-  const std::string path = dir + "/" + io::file_name(epoch_, step_in_epoch_);
-  io::save_atomically(archive, path);
-  io::prune(dir, config_.checkpoint_keep);
+  const std::string path = io::write_checkpoint(archive, config_.out_dir, epoch_, step_in_epoch_,
+                                                config_.checkpoint_keep, &clear_stale_checkpoints_);
   return path;
 }
 
@@ -536,11 +529,8 @@ std::string Trainer::latest_checkpoint(const std::string& out_dir, std::vector<s
 Trainer::ResumePoint Trainer::resume_point(const std::string& out_dir,
                                           const std::function<void(TrainConfig&)>& change) {
   ResumePoint point;
-  point.checkpoint = latest_checkpoint(out_dir, &point.skipped);
-  if (point.checkpoint.empty()) {
-    throw io_error("no checkpoint to resume in '" + checkpoint_io::directory(out_dir) + "'" +
-                   (point.skipped.empty() ? std::string() : " (every file there failed to load)"));
-  }
+  point.checkpoint = checkpoint_io::require_newest(
+      out_dir, [](const std::string& path) { checkpoint_config(path); }, &point.skipped);
   const TrainConfig saved = checkpoint_config(point.checkpoint);
   point.config = saved;
   if (change) change(point.config);
@@ -577,7 +567,7 @@ void Trainer::load_checkpoint(const std::string& path) {
   epoch_correct_ = reader.read_double("epoch_correct");
   epoch_samples_ = reader.read_int("epoch_samples");
   epoch_seconds_ = reader.read_double("epoch_seconds");
-  resumed_ = true;
+  clear_stale_checkpoints_ = false;
 }
 
 }  // namespace adarts

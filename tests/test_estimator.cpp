@@ -8,25 +8,15 @@
 #include "adarts/error.h"
 #include "adarts/estimator.h"
 #include "adarts/supernet.h"
+#include "test_problems.h"
 
 namespace adarts {
 namespace {
 
-at::Tensor scalar(double v) { return at::full({1}, v, at::kDouble).set_requires_grad(true); }
-
-// Appendix A.1: L(w, a; x) = (w x - a)^2 with x_train = 1, x_val = 2.
-class Toy : public BilevelProblem {
- public:
-  explicit Toy(double w, double a) : w_(scalar(w)), a_(scalar(a)) {}
-  TensorList weights() override { return {w_}; }
-  TensorList arch_parameters() override { return {a_}; }
-  at::Tensor loss(const Batch& batch) override { return (w_ * batch.images - a_).pow(2).sum(); }
-
- private:
-  at::Tensor w_, a_;
-};
-
-Batch toy_batch(double x) { return Batch{at::full({1}, x, at::kDouble), at::Tensor()}; }
+// The Appendix A.1 toy and the smooth conv net: tests/test_problems.h.
+using test_problems::SmoothConvNet;
+using test_problems::Toy;
+using test_problems::toy_batch;
 
 double value(const TensorList& g) { return g.at(0).item<double>(); }
 
@@ -121,45 +111,6 @@ double relative_error(const TensorList& approx, const TensorList& exact) {
   for (size_t i = 0; i < exact.size(); ++i) diff.push_back(approx[i] - exact[i]);
   return norm(diff) / norm(exact);
 }
-
-// A small smooth conv net with batch norm (training-mode statistics) and an
-// architecture-like mixture of two branches: x -> s0 tanh(BN(conv3x3 x)) +
-// s1 tanh(BN(conv5x5 x)) -> conv3x3 -> BN -> tanh -> global pool -> linear,
-// s = softmax(a). Smooth, so central differences converge to the exact second
-// derivatives. The supernet's ReLUs and max pools make its gradient jump where
-// an activation pattern flips; central differences then measure those jumps
-// too and do not converge to the double-backward value, so the implementations
-// are checked here, on a smooth function of the same kind.
-class SmoothConvNet : public BilevelProblem {
- public:
-  explicit SmoothConvNet(at::Generator& g) {
-    auto param = [&](at::IntArrayRef shape, double scale) {
-      return (scale * at::randn(shape, g, at::kDouble)).set_requires_grad(true);
-    };
-    k3_ = param({4, 2, 3, 3}, 0.3);
-    k5_ = param({4, 2, 5, 5}, 0.2);
-    k_ = param({4, 4, 3, 3}, 0.2);
-    gamma_ = (1.0 + 0.1 * at::randn({4}, g, at::kDouble)).set_requires_grad(true);
-    beta_ = param({4}, 0.1);
-    fc_ = param({3, 4}, 0.5);
-    a_ = param({2}, 0.5);
-  }
-  TensorList weights() override { return {k3_, k5_, k_, gamma_, beta_, fc_}; }
-  TensorList arch_parameters() override { return {a_}; }
-  at::Tensor loss(const Batch& b) override {
-    const at::Tensor s = at::softmax(a_, 0);
-    auto bn = [](const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) {
-      return at::batch_norm(x, w, bias, {}, {}, /*training=*/true, 0.1, 1e-5, false);
-    };
-    const at::Tensor h = s[0] * at::tanh(bn(at::conv2d(b.images, k3_, {}, 1, 1), {}, {})) +
-                         s[1] * at::tanh(bn(at::conv2d(b.images, k5_, {}, 1, 2), {}, {}));
-    const at::Tensor y = at::tanh(bn(at::conv2d(h, k_, {}, 1, 1), gamma_, beta_));
-    return at::cross_entropy_loss(at::matmul(y.mean({2, 3}), fc_.t()), b.labels);
-  }
-
- private:
-  at::Tensor k3_, k5_, k_, gamma_, beta_, fc_, a_;
-};
 
 struct SmoothSetup {
   at::Generator g = at::make_generator<at::CPUGeneratorImpl>(11);

@@ -1,5 +1,5 @@
 // Small BilevelProblems in double precision shared by the implicit-gradient and
-// fidelity tests (test_estimator.cpp keeps its own copies of the first two).
+// fidelity tests and the estimator tests.
 #pragma once
 
 #include <ATen/ATen.h>

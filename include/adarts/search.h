@@ -189,8 +189,7 @@ class Search {
   std::ofstream metrics_;                    // opened at the first epoch end
   std::string data_fingerprint_;
   int64_t skipped_steps_ = 0, epoch_skipped_steps_ = 0;
-  bool resumed_ = false;
-  bool stale_checkpoints_cleared_ = false;
+  bool clear_stale_checkpoints_ = true;  // a fresh run replaces an earlier run's checkpoints
   std::string last_checkpoint_;
 };
 

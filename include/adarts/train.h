@@ -226,7 +226,7 @@ class Trainer {
   double epoch_seconds_ = 0.0;
   std::atomic<bool> cancel_requested_{false};
   std::string data_fingerprint_;
-  bool resumed_ = false, stale_checkpoints_cleared_ = false;
+  bool clear_stale_checkpoints_ = true;  // a fresh run replaces an earlier run's checkpoints
 };
 
 }  // namespace adarts
