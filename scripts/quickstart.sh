@@ -6,4 +6,6 @@ set -eu
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
-./build/adarts search --out runs/quickstart "$@"
+# --overwrite: a second run replaces the first one (fresh runs otherwise refuse
+# an out dir holding an earlier run's checkpoints).
+./build/adarts search --overwrite --out runs/quickstart "$@"
