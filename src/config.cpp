@@ -26,11 +26,15 @@ void for_each_field(Config& c, Visitor&& visit) {
   visit("train_subset", c.train_subset);
   visit("crop_padding", c.crop_padding);
   visit("horizontal_flip", c.horizontal_flip);
+  visit("cutout", c.cutout);
   visit("space", c.space);
   visit("ops", c.ops);
   visit("channels", c.channels);
   visit("layers", c.layers);
   visit("steps", c.steps);
+  visit("drop_path_prob", c.drop_path_prob);
+  visit("auxiliary", c.auxiliary);
+  visit("auxiliary_weight", c.auxiliary_weight);
   visit("epochs", c.epochs);
   visit("batch_size", c.batch_size);
   visit("weight_lr", c.weight_lr);
@@ -90,7 +94,23 @@ SearchSpace SearchConfig::search_space() const {
   return make_search_space(space, op_list, static_cast<int>(steps));
 }
 
+int64_t SearchConfig::cell_count() const { return layers > 0 ? layers : search_space().default_layers; }
+
 SearchConfig paper_search_config() { return SearchConfig{}; }
+
+SearchConfig consistent_search_config() {
+  SearchConfig c = paper_search_config();
+  c.space = "s1";
+  c.channels = 36;
+  c.cutout = 16;
+  c.drop_path_prob = 0.2;
+  c.auxiliary = true;
+  return c;
+}
+
+double search_drop_path_prob(const SearchConfig& c, int64_t epoch) {
+  return c.drop_path_prob * static_cast<double>(epoch) / static_cast<double>(c.epochs);
+}
 
 SearchConfig quick_search_config() {
   SearchConfig c;
@@ -115,8 +135,12 @@ void validate(const SearchConfig& c) {
   require(c.train_subset == 0 || c.train_subset >= 2 * c.batch_size,
           "train_subset must hold at least two batches (2 * batch_size)");
   require(c.crop_padding >= 0, "crop_padding must be >= 0");
+  require(c.cutout >= 0, "cutout must be >= 0 (0 = off)");
+  require(std::isfinite(c.drop_path_prob) && c.drop_path_prob >= 0 && c.drop_path_prob < 1,
+          "drop_path_prob must be in [0, 1)");
+  require(std::isfinite(c.auxiliary_weight) && c.auxiliary_weight >= 0, "auxiliary_weight must be >= 0");
   require(c.channels >= 2 && c.channels % 2 == 0, "channels must be even and >= 2");
-  require(c.layers >= 1, "layers must be >= 1");
+  require(c.layers >= 0, "layers must be >= 1 (or 0 for the space's default)");
   require(c.steps >= 1, "steps must be >= 1");
   require(c.epochs >= 1, "epochs must be >= 1");
   require(c.batch_size >= 1, "batch_size must be >= 1");

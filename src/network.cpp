@@ -19,14 +19,6 @@ torch::nn::Conv2d conv(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stri
       torch::nn::Conv2dOptions(c_in, c_out, kernel).stride(stride).padding(padding).bias(false));
 }
 
-// Multiplies `x` by a per-sample Bernoulli(1 - p) mask scaled by 1 / (1 - p),
-// as DARTS's drop_path. The mask is drawn on the CPU from `generator`.
-at::Tensor drop_path(const at::Tensor& x, double p, at::Generator& generator) {
-  const double keep = 1.0 - p;
-  at::Tensor mask = at::empty({x.size(0), 1, 1, 1}, x.options().device(at::kCPU)).bernoulli_(keep, generator);
-  return x * mask.div_(keep).to(x.device());
-}
-
 // LibTorch's Conv2d, Linear and BatchNorm constructors draw a default
 // initialisation from the global generator; the network overwrites all of it
 // from its own generator. This puts the global generator back where it was,
@@ -180,47 +172,6 @@ class Network::Cell : public torch::nn::Module {
   int64_t nodes_ = 2;
   std::shared_ptr<Operation> preprocess0_, preprocess1_;
   std::vector<Edge> edges_;
-};
-
-// DARTS's auxiliary classifier: ReLU, 5x5 average pooling (stride 3 on CIFAR,
-// 2 on ImageNet), 1x1 conv to 128, BN, ReLU, 2x2 conv to 768, BN (CIFAR only,
-// as in the original), ReLU, linear. On the standard inputs (8x8 on CIFAR, 7x7
-// on ImageNet) the pooling gives 2x2 and the 2x2 conv 1x1, exactly as in DARTS.
-// Other input sizes, which the original cannot take, are adapted: inputs too
-// small for a 2x2 pooled map are average-pooled adaptively to 2x2, and conv
-// outputs larger than 1x1 are averaged to 1x1 before the classifier.
-class Network::AuxiliaryHead : public torch::nn::Module {
- public:
-  AuxiliaryHead(int64_t c, int64_t num_classes, bool imagenet) : pool_stride_(imagenet ? 2 : 3) {
-    conv1_ = register_module("conv1", conv(c, 128, 1, 1, 0));
-    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(128));
-    conv2_ = register_module("conv2", conv(128, 768, 2, 1, 0));
-    if (!imagenet) bn2_ = register_module("bn2", torch::nn::BatchNorm2d(768));
-    classifier_ = register_module("classifier", torch::nn::Linear(768, num_classes));
-  }
-
-  at::Tensor forward(const at::Tensor& input) {
-    at::Tensor x = at::relu(input);
-    auto pooled_size = [&](int64_t n) { return n < 5 ? 0 : (n - 5) / pool_stride_ + 1; };
-    if (pooled_size(x.size(2)) >= 2 && pooled_size(x.size(3)) >= 2) {
-      x = at::avg_pool2d(x, {5, 5}, {pool_stride_, pool_stride_}, {0, 0}, /*ceil_mode=*/false,
-                         /*count_include_pad=*/false);
-    } else {
-      x = at::adaptive_avg_pool2d(x, {2, 2});
-    }
-    x = at::relu(bn1_(conv1_(x)));
-    x = conv2_(x);
-    if (bn2_) x = bn2_(x);
-    x = at::relu(x);
-    if (x.size(2) != 1 || x.size(3) != 1) x = at::adaptive_avg_pool2d(x, {1, 1});
-    return classifier_(x.flatten(1));
-  }
-
- private:
-  int64_t pool_stride_;
-  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
-  torch::nn::Linear classifier_{nullptr};
 };
 
 Network::Network(const Genotype& genotype, NetworkOptions options, at::Generator generator)

@@ -122,6 +122,42 @@ at::Tensor FactorizedReduce::forward_after_relu(const at::Tensor& y) {
   return bn_(at::cat({conv1_(y), conv2_(shifted)}, 1));
 }
 
+// On the standard inputs (8x8 on CIFAR, 7x7 on ImageNet) the pooling gives
+// 2x2 and the 2x2 conv 1x1, exactly as in DARTS. Other input sizes, which the
+// original cannot take, are adapted: inputs too small for a 2x2 pooled map are
+// average-pooled adaptively to 2x2, and conv outputs larger than 1x1 are
+// averaged to 1x1 before the classifier.
+AuxiliaryHead::AuxiliaryHead(int64_t c, int64_t num_classes, bool imagenet) : pool_stride_(imagenet ? 2 : 3) {
+  conv1_ = register_module("conv1", conv(c, 128, 1, 1, 0));
+  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(128));
+  conv2_ = register_module("conv2", conv(128, 768, 2, 1, 0));
+  if (!imagenet) bn2_ = register_module("bn2", torch::nn::BatchNorm2d(768));
+  classifier_ = register_module("classifier", torch::nn::Linear(768, num_classes));
+}
+
+at::Tensor AuxiliaryHead::forward(const at::Tensor& input) {
+  at::Tensor x = at::relu(input);
+  auto pooled_size = [&](int64_t n) { return n < 5 ? 0 : (n - 5) / pool_stride_ + 1; };
+  if (pooled_size(x.size(2)) >= 2 && pooled_size(x.size(3)) >= 2) {
+    x = at::avg_pool2d(x, {5, 5}, {pool_stride_, pool_stride_}, {0, 0}, /*ceil_mode=*/false,
+                       /*count_include_pad=*/false);
+  } else {
+    x = at::adaptive_avg_pool2d(x, {2, 2});
+  }
+  x = at::relu(bn1_(conv1_(x)));
+  x = conv2_(x);
+  if (bn2_) x = bn2_(x);
+  x = at::relu(x);
+  if (x.size(2) != 1 || x.size(3) != 1) x = at::adaptive_avg_pool2d(x, {1, 1});
+  return classifier_(x.flatten(1));
+}
+
+at::Tensor drop_path(const at::Tensor& x, double p, at::Generator& generator) {
+  const double keep = 1.0 - p;
+  at::Tensor mask = at::empty({x.size(0), 1, 1, 1}, x.options().device(at::kCPU)).bernoulli_(keep, generator);
+  return x * mask.div_(keep).to(x.device());
+}
+
 std::shared_ptr<Operation> make_operation(const std::string& name, int64_t channels, int64_t stride,
                                           bool affine, bool bn_after_pool) {
   const int64_t c = channels;

@@ -38,6 +38,14 @@ bool all_finite(const TensorList& tensors) {
   return true;
 }
 
+// SplitMix64 of (seed, index): independent-looking seeds from a counter.
+uint64_t mix_seed(uint64_t seed, uint64_t index) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (index + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -108,6 +116,7 @@ Search::Search(SearchConfig config, Dataset data)
       device_(at::kCPU),
       generator_(at::make_generator<at::CPUGeneratorImpl>(config_.seed)) {
   validate(config_);
+  config_.layers = config_.cell_count();  // 0 = the space's default, written out resolved
   check_writable_directory(config_.out_dir);
   device_ = parse_device(config_.device);
   // LibTorch's thread pool is per process: the last search created sets it.
@@ -126,6 +135,7 @@ Search::Search(SearchConfig config, Dataset data)
   Augmentation augmentation;
   augmentation.crop_padding = config_.crop_padding;
   augmentation.horizontal_flip = config_.horizontal_flip;
+  augmentation.cutout = config_.cutout;
   // Distinct, seed-derived streams so that each loader is reproducible on its own.
   train_loader_ = std::make_unique<BatchLoader>(train_half, config_.batch_size, true, true, augmentation,
                                                 normalization, config_.seed * 4 + 1);
@@ -145,6 +155,8 @@ Search::Search(SearchConfig config, Dataset data)
   options.inputs_per_node = space.inputs_per_node;
   options.space = space.name;
   options.per_cell_alphas = space.per_cell_alphas;
+  options.auxiliary = config_.auxiliary;
+  options.auxiliary_weight = config_.auxiliary_weight;
   net_ = std::make_shared<Supernet>(options, generator_, device_);
   estimator_ = make_estimator(config_.estimator_options());
   if (config_.fidelity_every > 0) {
@@ -187,6 +199,11 @@ StepResult Search::step() {
   train.labels = train.labels.to(device_);
   val.images = val.images.to(device_);
   val.labels = val.labels.to(device_);
+  // Drop-path masks: fixed per batch (every forward of the step sees the same
+  // ones) and derived from the seed and the global step, so a resumed run draws the same.
+  net_->set_drop_path_prob(search_drop_path_prob(config_, epoch_));
+  train.noise_seed = mix_seed(config_.seed, 2 * static_cast<uint64_t>(global_step()));
+  val.noise_seed = mix_seed(config_.seed, 2 * static_cast<uint64_t>(global_step()) + 1);
 
   // Architecture step.
   WeightOptimizerState state;
@@ -215,10 +232,14 @@ StepResult Search::step() {
 
   // Weight step.
   optimizers_->weights.zero_grad();
-  const at::Tensor logits = net_->forward(train.images);
-  const at::Tensor loss = at::cross_entropy_loss(logits, train.labels);
-  result.train_loss = loss.item<double>();
-  if (check_finite(std::isfinite(result.train_loss), "training loss (" + std::to_string(result.train_loss) + ")")) {
+  const SupernetOutput output = net_->forward_batch(train);
+  const at::Tensor& logits = output.logits;
+  const at::Tensor loss = net_->objective(output, train.labels);  // with the auxiliary term when enabled
+  // Reported: the main head's loss, comparable with the validation loss.
+  result.train_loss = output.aux_logits.defined() ? at::cross_entropy_loss(logits, train.labels).item<double>()
+                                                  : loss.item<double>();
+  const double objective = loss.item<double>();
+  if (check_finite(std::isfinite(objective), "training loss (" + std::to_string(objective) + ")")) {
     loss.backward();
     const double grad_norm = torch::nn::utils::clip_grad_norm_(net_->weights(), config_.grad_clip);
     if (check_finite(std::isfinite(grad_norm), "weight gradient (norm " + std::to_string(grad_norm) + ")")) {
@@ -353,6 +374,7 @@ EpochSummary Search::finish_epoch() {
   line["epoch"] = s.epoch + 1;
   line["steps"] = step_in_epoch_;
   line["weight_lr"] = s.weight_lr;
+  line["drop_path_prob"] = search_drop_path_prob(config_, epoch_);
   line["train_loss"] = s.train_loss;
   line["train_accuracy"] = s.train_accuracy;
   line["val_loss"] = s.val_loss;

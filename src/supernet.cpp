@@ -1,7 +1,10 @@
 #include "adarts/supernet.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/ops/cross_entropy_loss.h>
 #include <torch/nn/functional/loss.h>
+
+#include <cmath>
 
 #include "adarts/error.h"
 #include "adarts/op_names.h"
@@ -12,6 +15,7 @@ int64_t cell_edge_count(int64_t steps) { return steps * (steps + 3) / 2; }
 
 MixedOp::MixedOp(const std::vector<std::string>& ops, int64_t channels, int64_t stride) {
   for (size_t i = 0; i < ops.size(); ++i) {
+    droppable_.push_back(!(ops[i] == "skip_connect" && stride == 1));
     if (ops[i] == "none") {
       ops_.push_back(nullptr);
       continue;
@@ -21,7 +25,8 @@ MixedOp::MixedOp(const std::vector<std::string>& ops, int64_t channels, int64_t 
   }
 }
 
-at::Tensor MixedOp::forward(const at::Tensor& x, const at::Tensor& weights) {
+at::Tensor MixedOp::forward(const at::Tensor& x, const at::Tensor& weights, double drop_prob,
+                            at::Generator* generator) {
   at::Tensor sum, relu_x;
   for (size_t i = 0; i < ops_.size(); ++i) {
     if (!ops_[i]) continue;  // none: weight * 0 contributes nothing, to the output or any gradient
@@ -32,7 +37,14 @@ at::Tensor MixedOp::forward(const at::Tensor& x, const at::Tensor& weights) {
     } else {
       y = ops_[i]->forward(x);
     }
-    y = y * weights[static_cast<int64_t>(i)];
+    at::Tensor scale = weights[static_cast<int64_t>(i)];
+    if (generator && droppable_[i]) {
+      // The per-sample mask folded into the edge weight: one multiplication of the activation.
+      const double keep = 1.0 - drop_prob;
+      const at::Tensor mask = at::empty({y.size(0), 1, 1, 1}, y.options().device(at::kCPU)).bernoulli_(keep, *generator);
+      scale = scale * mask.div_(keep).to(y.device());
+    }
+    y = y * scale;
     sum = sum.defined() ? sum + y : y;
   }
   return sum;
@@ -54,13 +66,15 @@ SearchCell::SearchCell(const SupernetOptions& options, int64_t c_prev_prev, int6
   }
 }
 
-at::Tensor SearchCell::forward(const at::Tensor& s0, const at::Tensor& s1, const at::Tensor& weights) {
+at::Tensor SearchCell::forward(const at::Tensor& s0, const at::Tensor& s1, const at::Tensor& weights,
+                               double drop_prob, at::Generator* generator) {
   std::vector<at::Tensor> states = {preprocess0_->forward(s0), preprocess1_->forward(s1)};
   size_t edge = 0;  // edges are ordered node by node
   for (int64_t node = 2; node < steps_ + 2; ++node) {
     at::Tensor sum;
     for (; edge < edge_list_.size() && edge_list_[edge].to == node; ++edge) {
-      at::Tensor y = edges_[edge]->forward(states[edge_list_[edge].from], weights[static_cast<int64_t>(edge)]);
+      at::Tensor y = edges_[edge]->forward(states[edge_list_[edge].from], weights[static_cast<int64_t>(edge)],
+                                           drop_prob, generator);
       sum = sum.defined() ? sum + y : y;
     }
     states.push_back(sum);
@@ -91,6 +105,10 @@ Supernet::Supernet(SupernetOptions options, at::Generator& generator, at::Device
       options_.num_classes < 2 || options_.multiplier < 1 || options_.multiplier > options_.steps) {
     throw invalid_argument("supernet needs channels, layers, steps >= 1, num_classes >= 2 and 1 <= multiplier <= steps");
   }
+  if (!(options_.auxiliary_weight >= 0.0 && std::isfinite(options_.auxiliary_weight))) {
+    throw invalid_argument("supernet auxiliary_weight must be finite and >= 0, got " +
+                           std::to_string(options_.auxiliary_weight));
+  }
   const int64_t c = options_.channels;
   const int64_t c_stem = options_.stem_multiplier * c;
   stem_conv_ = register_module("stem_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(options_.in_channels, c_stem, 3)
@@ -98,8 +116,9 @@ Supernet::Supernet(SupernetOptions options, at::Generator& generator, at::Device
                                                                   .bias(false)));
   stem_bn_ = register_module("stem_bn", torch::nn::BatchNorm2d(c_stem));
 
-  int64_t c_prev_prev = c_stem, c_prev = c_stem, c_curr = c;
+  int64_t c_prev_prev = c_stem, c_prev = c_stem, c_curr = c, c_to_auxiliary = 0;
   bool reduction_prev = false;
+  auxiliary_after_ = 2 * options_.layers / 3;  // as the evaluation network
   for (int64_t layer = 0; layer < options_.layers; ++layer) {
     const bool reduction = is_reduction_layer(layer, options_.layers);
     if (reduction) c_curr *= 2;
@@ -108,6 +127,11 @@ Supernet::Supernet(SupernetOptions options, at::Generator& generator, at::Device
     reduction_prev = reduction;
     c_prev_prev = c_prev;
     c_prev = options_.multiplier * c_curr;
+    if (layer == auxiliary_after_) c_to_auxiliary = c_prev;
+  }
+  if (options_.auxiliary) {
+    auxiliary_head_ = register_module(
+        "auxiliary_head", std::make_shared<AuxiliaryHead>(c_to_auxiliary, options_.num_classes, /*imagenet=*/false));
   }
   classifier_ = register_module("classifier", torch::nn::Linear(c_prev, options_.num_classes));
   initialize_parameters(*this, generator);
@@ -139,7 +163,13 @@ TensorList Supernet::arch_parameters() {
   return {alphas_normal_, alphas_reduce_};
 }
 
-at::Tensor Supernet::forward(const at::Tensor& images) {
+at::Tensor Supernet::forward(const at::Tensor& images) { return run(images, /*regularize=*/false, 0).logits; }
+
+SupernetOutput Supernet::forward_batch(const Batch& batch) {
+  return run(batch.images, /*regularize=*/is_training(), batch.noise_seed);
+}
+
+SupernetOutput Supernet::run(const at::Tensor& images, bool regularize, uint64_t noise_seed) {
   at::Tensor weights_normal, weights_reduce, weights_cells;
   if (options_.per_cell_alphas) {
     weights_cells = at::softmax(alphas_cells_, -1);
@@ -147,24 +177,42 @@ at::Tensor Supernet::forward(const at::Tensor& images) {
     weights_normal = at::softmax(alphas_normal_, -1);
     weights_reduce = at::softmax(alphas_reduce_, -1);
   }
+  at::Generator masks;
+  if (regularize && drop_path_prob_ > 0.0) masks = at::make_generator<at::CPUGeneratorImpl>(noise_seed);
   const at::Tensor input = options_.channels_last ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
   at::Tensor s0 = stem_bn_(stem_conv_(input));
   at::Tensor s1 = s0;
+  SupernetOutput out;
   for (size_t i = 0; i < cells_.size(); ++i) {
     const auto& cell = cells_[i];
     const at::Tensor weights = options_.per_cell_alphas ? weights_cells[static_cast<int64_t>(i)]
                                : cell->reduction()     ? weights_reduce
                                                        : weights_normal;
-    at::Tensor s2 = cell->forward(s0, s1, weights);
+    at::Tensor s2 = cell->forward(s0, s1, weights, drop_path_prob_, masks.defined() ? &masks : nullptr);
     s0 = s1;
     s1 = s2;
+    if (auxiliary_head_ && regularize && static_cast<int64_t>(i) == auxiliary_after_) {
+      out.aux_logits = auxiliary_head_->forward(s1);
+    }
   }
   at::Tensor pooled = at::adaptive_avg_pool2d(s1, {1, 1}).flatten(1);
-  return classifier_(pooled);
+  out.logits = classifier_(pooled);
+  return out;
 }
 
-at::Tensor Supernet::loss(const Batch& batch) {
-  return at::cross_entropy_loss(forward(batch.images), batch.labels);
+at::Tensor Supernet::objective(const SupernetOutput& output, const at::Tensor& labels) const {
+  at::Tensor loss = at::cross_entropy_loss(output.logits, labels);
+  if (output.aux_logits.defined()) loss = loss + options_.auxiliary_weight * at::cross_entropy_loss(output.aux_logits, labels);
+  return loss;
+}
+
+at::Tensor Supernet::loss(const Batch& batch) { return objective(forward_batch(batch), batch.labels); }
+
+void Supernet::set_drop_path_prob(double p) {
+  if (!(p >= 0.0 && p < 1.0)) {
+    throw invalid_argument("drop-path probability must be in [0, 1), got " + std::to_string(p));
+  }
+  drop_path_prob_ = p;
 }
 
 namespace {

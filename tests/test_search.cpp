@@ -159,7 +159,11 @@ TEST(Config, EveryValidationRuleRejectsAndNamesTheKey) {
   rejects("train_subset", [](SearchConfig& c) { c.train_subset = 10; });  // fewer than two batches
   rejects("crop_padding", [](SearchConfig& c) { c.crop_padding = -1; });
   rejects("channels", [](SearchConfig& c) { c.channels = 3; });
-  rejects("layers", [](SearchConfig& c) { c.layers = 0; });
+  rejects("layers", [](SearchConfig& c) { c.layers = -1; });
+  rejects("cutout", [](SearchConfig& c) { c.cutout = -1; });
+  rejects("drop_path_prob", [](SearchConfig& c) { c.drop_path_prob = 1.0; });
+  rejects("drop_path_prob", [](SearchConfig& c) { c.drop_path_prob = std::nan(""); });
+  rejects("auxiliary_weight", [](SearchConfig& c) { c.auxiliary_weight = -0.1; });
   rejects("steps", [](SearchConfig& c) { c.steps = 0; });
   rejects("epochs", [](SearchConfig& c) { c.epochs = 0; });
   rejects("batch_size", [](SearchConfig& c) { c.batch_size = 0; });

@@ -18,15 +18,21 @@ struct SearchConfig {
   int64_t train_subset = 0;  // use only the first N training images (0 = all); split in halves
   int64_t crop_padding = 4;  // random crop with this zero padding (0 = off)
   bool horizontal_flip = true;
+  int64_t cutout = 0;        // side of the cutout square on training batches (0 = off)
 
   // Search space (DESIGN.md section 4): darts | s1 | s2 (s2: one alpha set per cell)
   std::string space = "darts";
   std::string ops;           // comma-separated op subset replacing the space's ops ("" = the space's)
 
   // Supernet
-  int64_t channels = 16;
-  int64_t layers = 8;
+  int64_t channels = 16;     // search width; set it to the evaluation width for consistency (paper 4.1.2)
+  int64_t layers = 0;        // number of cells; 0 = the space's default (8, or 20 for s2)
   int64_t steps = 4;
+
+  // Search/evaluation consistency (paper 4.1.2): the re-training regularisers during search.
+  double drop_path_prob = 0.0;   // reached linearly: epoch e uses drop_path_prob * e / epochs (0 = off)
+  bool auxiliary = false;        // auxiliary head after cell 2*layers/3, in the training and validation losses
+  double auxiliary_weight = 0.4;
 
   // Search
   int64_t epochs = 100;
@@ -65,6 +71,7 @@ struct SearchConfig {
 
   EstimatorOptions estimator_options() const;
   SearchSpace search_space() const;  // the space with `ops` applied
+  int64_t cell_count() const;        // layers, or the space's default_layers when layers is 0
 };
 
 // The paper's setting (DESIGN.md section 5): what SearchConfig{} holds.
@@ -73,6 +80,14 @@ SearchConfig paper_search_config();
 // A small supernet on a subset of Fashion-MNIST that finishes in a few
 // minutes on 2 CPU cores: the default of `adarts search`.
 SearchConfig quick_search_config();
+
+// The paper's setting with search and evaluation made consistent (section
+// 4.1.2): space s1, width 36 as in re-training, cutout 16, drop-path 0.2 and
+// the auxiliary head (weight 0.4) during search.
+SearchConfig consistent_search_config();
+
+// The drop-path probability of 0-based `epoch`: drop_path_prob * epoch / epochs.
+double search_drop_path_prob(const SearchConfig& config, int64_t epoch);
 
 // Throws adarts::Error(invalid_argument) naming the first bad value.
 void validate(const SearchConfig& config);

@@ -29,6 +29,10 @@ struct Dataset {
 struct Batch {
   at::Tensor images;
   at::Tensor labels;
+  // Seeds the batch's stochastic regularisation (the supernet's drop-path
+  // masks): every forward of one batch draws the same masks, so the losses an
+  // estimator compares at perturbed weights are one function of w and alpha.
+  uint64_t noise_seed = 0;
 };
 
 // Reads an IDX image file (magic 0x00000803, [N, H, W] uint8) and its label

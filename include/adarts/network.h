@@ -17,6 +17,8 @@
 
 namespace adarts {
 
+class AuxiliaryHead;  // operations.h
+
 struct NetworkOptions {
   int64_t in_channels = 3;
   int64_t num_classes = 10;
@@ -56,7 +58,6 @@ class Network : public torch::nn::Module {
  private:
   class Stem;  // defined in network.cpp
   class Cell;
-  class AuxiliaryHead;
 
   Genotype genotype_;
   NetworkOptions options_;

@@ -6,6 +6,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
 
 #include <memory>
 #include <string>
@@ -48,6 +49,26 @@ class FactorizedReduce : public Operation {
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::BatchNorm2d bn_{nullptr};
 };
+
+// DARTS's auxiliary classifier on the output of cell 2*layers/3: ReLU, 5x5
+// average pooling (stride 3 on CIFAR, 2 on ImageNet), 1x1 conv to 128, BN,
+// ReLU, 2x2 conv to 768, BN (CIFAR only, as in the original), ReLU, linear.
+// Used by the evaluation network and, as a consistency option, by the supernet.
+class AuxiliaryHead : public torch::nn::Module {
+ public:
+  AuxiliaryHead(int64_t c, int64_t num_classes, bool imagenet);
+  at::Tensor forward(const at::Tensor& input);
+
+ private:
+  int64_t pool_stride_;
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  torch::nn::Linear classifier_{nullptr};
+};
+
+// DARTS's drop_path: `x` times a per-sample Bernoulli(1 - p) mask scaled by
+// 1 / (1 - p). The mask is drawn on the CPU from `generator`.
+at::Tensor drop_path(const at::Tensor& x, double p, at::Generator& generator);
 
 // Builds the operation `name` (one of darts_op_names()) on `channels` channels.
 // `bn_after_pool` adds a non-affine BN after pooling, as DARTS's search does.

@@ -33,6 +33,15 @@ struct SupernetOptions {
   bool per_cell_alphas = false;  // s2: one alpha set per cell instead of a shared normal and reduce set
   at::ScalarType dtype = at::kFloat;  // kDouble for numerical checks
   bool channels_last = true;          // NHWC activations and weights (faster CPU convolutions)
+  // Search/evaluation consistency (paper 4.1.2): DARTS's auxiliary head after
+  // cell 2*layers/3, its loss added with this weight to training-mode losses.
+  bool auxiliary = false;
+  double auxiliary_weight = 0.4;
+};
+
+struct SupernetOutput {
+  at::Tensor logits;
+  at::Tensor aux_logits;  // defined only in training mode with the auxiliary head
 };
 
 // Number of edges of a dense (darts) cell with `steps` intermediate nodes (14 for 4).
@@ -42,18 +51,23 @@ int64_t cell_edge_count(int64_t steps);
 class MixedOp : public torch::nn::Module {
  public:
   MixedOp(const std::vector<std::string>& ops, int64_t channels, int64_t stride);
-  // `weights` is the edge's softmax row.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& weights);
+  // `weights` is the edge's softmax row. With a generator, every operation
+  // but the identity (skip_connect at stride 1) has its output dropped per
+  // sample with probability `drop_prob`, as drop-path in the evaluation network.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& weights, double drop_prob = 0.0,
+                     at::Generator* generator = nullptr);
 
  private:
   std::vector<std::shared_ptr<Operation>> ops_;  // nullptr for `none`: it adds nothing
+  std::vector<bool> droppable_;                  // drop-path applies (every op but the identity)
 };
 
 class SearchCell : public torch::nn::Module {
  public:
   SearchCell(const SupernetOptions& options, int64_t c_prev_prev, int64_t c_prev, int64_t c,
              bool reduction, bool reduction_prev);
-  at::Tensor forward(const at::Tensor& s0, const at::Tensor& s1, const at::Tensor& weights);
+  at::Tensor forward(const at::Tensor& s0, const at::Tensor& s1, const at::Tensor& weights, double drop_prob = 0.0,
+                     at::Generator* generator = nullptr);
   bool reduction() const { return reduction_; }
 
  private:
@@ -69,13 +83,24 @@ class Supernet : public torch::nn::Module, public BilevelProblem {
   // Weights and alphas are drawn from `generator` (on the CPU) and then moved to `device`.
   Supernet(SupernetOptions options, at::Generator& generator, at::Device device = at::kCPU);
 
+  // The logits alone: no drop-path, no auxiliary head (evaluation).
   at::Tensor forward(const at::Tensor& images);
+  // The forward pass of a training batch: in training mode, drop-path masks
+  // drawn from batch.noise_seed and the auxiliary logits when enabled.
+  SupernetOutput forward_batch(const Batch& batch);
+  // Cross-entropy of the logits plus auxiliary_weight times that of the auxiliary logits when defined.
+  at::Tensor objective(const SupernetOutput& output, const at::Tensor& labels) const;
 
   // BilevelProblem: w = every module parameter, a = {alphas_normal, alphas_reduce}
-  // for shared alphas, {alphas_cells} for per-cell alphas.
+  // for shared alphas, {alphas_cells} for per-cell alphas. loss = objective(forward_batch(batch)).
   TensorList weights() override { return parameters(); }
   TensorList arch_parameters() override;
   at::Tensor loss(const Batch& batch) override;
+
+  // Probability of dropping a candidate operation's output per sample, in
+  // training mode (paper 4.1.2 consistency option; 0 = off).
+  void set_drop_path_prob(double p);
+  double drop_path_prob() const { return drop_path_prob_; }
 
   bool per_cell() const { return options_.per_cell_alphas; }
   // Shared alphas, [edges, ops] each; undefined tensors when per_cell().
@@ -97,12 +122,18 @@ class Supernet : public torch::nn::Module, public BilevelProblem {
   Genotype genotype() const;
 
  private:
+  // regularize: drop-path (masks seeded by noise_seed) and the auxiliary logits.
+  SupernetOutput run(const at::Tensor& images, bool regularize, uint64_t noise_seed);
+
   SupernetOptions options_;
   at::Device device_;
   torch::nn::Conv2d stem_conv_{nullptr};
   torch::nn::BatchNorm2d stem_bn_{nullptr};
   std::vector<std::shared_ptr<SearchCell>> cells_;
+  std::shared_ptr<AuxiliaryHead> auxiliary_head_;  // only with options.auxiliary
+  int64_t auxiliary_after_ = -1;                   // the cell whose output feeds it
   torch::nn::Linear classifier_{nullptr};
+  double drop_path_prob_ = 0.0;
   at::Tensor alphas_normal_, alphas_reduce_;
   at::Tensor alphas_cells_;
 };

@@ -82,7 +82,7 @@ ProbeSubject fresh_subject(const SearchConfig& c) {
   o.in_channels = data.channels();
   o.num_classes = data.num_classes;
   o.channels = c.channels;
-  o.layers = c.layers;
+  o.layers = c.cell_count();
   o.steps = c.steps;
   o.multiplier = c.steps;
   const adarts::SearchSpace space = c.search_space();
@@ -90,6 +90,7 @@ ProbeSubject fresh_subject(const SearchConfig& c) {
   o.edges = space.edges;
   o.inputs_per_node = space.inputs_per_node;
   o.space = space.name;
+  o.per_cell_alphas = space.per_cell_alphas;
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(c.seed);
   s.net = std::make_shared<adarts::Supernet>(o, generator, s.device);
   s.sgd = std::make_unique<torch::optim::SGD>(
@@ -134,7 +135,7 @@ std::string report_json(const SearchConfig& c, const adarts::FidelityOptions& o,
   boost::json::object setup;
   setup["dataset"] = c.dataset;
   setup["channels"] = c.channels;
-  setup["layers"] = c.layers;
+  setup["layers"] = c.cell_count();
   setup["batch_size"] = c.batch_size;
   setup["seed"] = c.seed;
   setup["train_steps"] = train_steps;

@@ -83,9 +83,13 @@ int run_search(const RunStart& start, const std::string& preset_note, bool overw
                data.height(), data.width(), data.num_classes, data.size() - data.size() / 2, data.size() / 2);
   spdlog::info("supernet: C={} layers={} steps={}, {:.2f}M weights; estimator {} (eta {}, hvp {}); {} epochs x {} steps, "
                "batch {}, device {}, {} threads",
-               config.channels, config.layers, config.steps, static_cast<double>(params) / 1e6, config.estimator,
+               config.channels, search.config().layers, config.steps, static_cast<double>(params) / 1e6, config.estimator,
                config.eta, config.hvp, config.epochs, search.steps_per_epoch(), config.batch_size, config.device,
                at::get_num_threads());
+  if (config.cutout > 0 || config.drop_path_prob > 0 || config.auxiliary) {
+    spdlog::info("consistency options: cutout {}, drop-path {} (ramped over epochs), auxiliary head {}", config.cutout,
+                 config.drop_path_prob, config.auxiliary ? fmt::format("weight {}", config.auxiliary_weight) : "off");
+  }
 
   adarts::cli::InterruptHandler interrupts;
   auto stop_after_signal = [&](int signal) {
@@ -147,8 +151,10 @@ std::function<int()> add_search_command(CLI::App& app) {
   auto preset = std::make_shared<std::string>("quick");
   auto config_file = std::make_shared<std::string>();
   search->add_option("--preset", *preset,
-                     "quick: a small supernet on 640 images (minutes on 2 cores); paper: the paper's setting")
-      ->check(CLI::IsMember({"quick", "paper"}));
+                     "quick: a small supernet on 640 images (minutes on 2 cores); paper: the paper's setting; "
+                     "consistent: the paper's setting with search and evaluation made consistent (s1, C=36, "
+                     "cutout, drop-path, auxiliary head; paper 4.1.2)")
+      ->check(CLI::IsMember({"quick", "paper", "consistent"}));
   search->add_option("--config", *config_file, "JSON config file (keys as the options, snake_case)");
   auto options = std::make_shared<SearchOptions>(*search);
   options->add("--dataset", &SearchConfig::dataset, "fashion-mnist | mnist | cifar10 | synthetic");
@@ -156,11 +162,16 @@ std::function<int()> add_search_command(CLI::App& app) {
   options->add("--train-subset", &SearchConfig::train_subset, "use the first N training images (0 = all)");
   options->add("--crop-padding", &SearchConfig::crop_padding, "random-crop padding (0 = off)");
   options->add("--horizontal-flip", &SearchConfig::horizontal_flip, "random horizontal flips (true/false)");
+  options->add("--cutout", &SearchConfig::cutout, "cutout square side on training batches (0 = off; paper 4.1.2)");
   options->add("--space", &SearchConfig::space, "search space: darts | s1 | s2 (s2: one alpha set per cell; the paper uses 20 cells)");
   options->add("--ops", &SearchConfig::ops, "comma-separated op subset replacing the space's ops");
   options->add("--channels", &SearchConfig::channels, "initial channels C of the supernet");
-  options->add("--layers", &SearchConfig::layers, "number of cells");
+  options->add("--layers", &SearchConfig::layers, "number of cells (0 = the space's default: 8, s2 20)");
   options->add("--steps", &SearchConfig::steps, "intermediate nodes per cell");
+  options->add("--drop-path-prob", &SearchConfig::drop_path_prob,
+               "drop-path on candidate ops, ramped linearly over epochs (0 = off; paper 4.1.2)");
+  options->add("--auxiliary", &SearchConfig::auxiliary, "auxiliary head during search (true/false; paper 4.1.2)");
+  options->add("--auxiliary-weight", &SearchConfig::auxiliary_weight, "weight of the auxiliary loss");
   options->add("--epochs", &SearchConfig::epochs, "search epochs");
   options->add("--batch-size", &SearchConfig::batch_size, "batch size (train and validation)");
   options->add("--weight-lr", &SearchConfig::weight_lr, "initial SGD learning rate of the weights");
@@ -205,13 +216,16 @@ std::function<int()> add_search_command(CLI::App& app) {
     };
     if (!resume_dir->empty()) return run_search(resume_start(*resume_dir, apply_user_options), "", false);
     RunStart start;
-    start.config = *preset == "paper" ? adarts::paper_search_config() : adarts::quick_search_config();
+    start.config = *preset == "paper"        ? adarts::paper_search_config()
+                   : *preset == "consistent" ? adarts::consistent_search_config()
+                                             : adarts::quick_search_config();
     apply_user_options(start.config);
     const std::string note =
-        *preset == "paper"
-            ? "preset 'paper': the paper's search setting (DESIGN.md section 5)"
-            : "preset 'quick': a small supernet on a subset, for a first run in minutes -- not the paper's "
-              "setting (use --preset paper)";
+        *preset == "paper"        ? "preset 'paper': the paper's search setting (DESIGN.md section 5)"
+        : *preset == "consistent" ? "preset 'consistent': the paper's setting with the consistency options of its "
+                                    "section 4.1.2 (s1, C=36, cutout 16, drop-path 0.2, auxiliary head)"
+                                  : "preset 'quick': a small supernet on a subset, for a first run in minutes -- not "
+                                    "the paper's setting (use --preset paper)";
     return run_search(start, note, *overwrite);
   };
 }
