@@ -102,8 +102,7 @@ json::object parse_object(const char* text, const char* what) {
   return v.as_object();
 }
 
-adarts::NetworkOptions network_options_from_json(const char* text) {
-  adarts::NetworkOptions o;
+adarts::NetworkOptions network_options_from_json(const char* text, adarts::NetworkOptions o) {
   if (text == nullptr) return o;
   for (const auto& [key, value] : parse_object(text, "network options")) {
     const std::string k(key);
@@ -417,7 +416,8 @@ adarts_status adarts_genotype_parameter_count(const adarts_genotype* genotype, c
   ADARTS_REQUIRE(genotype);
   ADARTS_REQUIRE(out);
   return guarded([&] {
-    const adarts::NetworkOptions options = network_options_from_json(network_json);
+    const adarts::NetworkOptions options =
+        network_options_from_json(network_json, adarts::default_network_options(genotype->genotype));
     at::NoGradGuard no_grad;
     adarts::Network network(genotype->genotype, options, at::make_generator<at::CPUGeneratorImpl>(0));
     *out = network.parameter_count(options.auxiliary);

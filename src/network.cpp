@@ -278,6 +278,12 @@ int64_t Network::parameter_count(bool include_auxiliary) const {
 
 // ---------------------------------------------------------------------------
 
+NetworkOptions default_network_options(const Genotype& genotype) {
+  NetworkOptions o;
+  if (genotype.per_cell()) o.layers = static_cast<int64_t>(genotype.cells.size());
+  return o;
+}
+
 int64_t count_multiply_adds(const Genotype& genotype, const NetworkOptions& options, int64_t height,
                             int64_t width) {
   if (height < 1 || width < 1) {

@@ -57,24 +57,29 @@ CellGenotype ArchitectureSampler::sample_cell(const SearchSpace& space) {
   return cell;
 }
 
-Genotype ArchitectureSampler::sample(const SearchSpace& space) {
-  if (space.per_cell_alphas) {
-    throw unsupported("random search over space " + space.name +
-                      " needs per-cell genotypes, which this build does not have; use darts or s1");
-  }
+Genotype ArchitectureSampler::sample(const SearchSpace& space, int64_t layers) {
+  if (layers < 0) throw invalid_argument("ArchitectureSampler::sample: layers must be >= 0, got " + std::to_string(layers));
   Genotype g;
   g.space = space.name;
-  g.normal = sample_cell(space);
-  g.reduce = sample_cell(space);
+  if (space.per_cell_alphas) {
+    const int64_t cells = layers > 0 ? layers : space.default_layers;
+    for (int64_t i = 0; i < cells; ++i) {
+      g.cells.push_back(sample_cell(space));
+      g.reduction.push_back(is_reduction_layer(i, cells));
+    }
+  } else {
+    g.normal = sample_cell(space);
+    g.reduce = sample_cell(space);
+  }
   validate_genotype(g);  // a sampler bug must not pass silently
   return g;
 }
 
-std::vector<Genotype> sample_genotypes(const SearchSpace& space, int64_t count, uint64_t seed) {
+std::vector<Genotype> sample_genotypes(const SearchSpace& space, int64_t count, uint64_t seed, int64_t layers) {
   if (count < 0) throw invalid_argument("sample_genotypes: count must be >= 0, got " + std::to_string(count));
   ArchitectureSampler sampler(seed);
   std::vector<Genotype> out;
-  for (int64_t i = 0; i < count; ++i) out.push_back(sampler.sample(space));
+  for (int64_t i = 0; i < count; ++i) out.push_back(sampler.sample(space, layers));
   return out;
 }
 
@@ -116,10 +121,6 @@ using Clock = std::chrono::steady_clock;
 
 void validate(const RandomSearchConfig& config) {
   const SearchSpace space = space_of(config);
-  if (space.per_cell_alphas) {
-    throw unsupported("random search over space " + space.name +
-                      " needs per-cell genotypes, which this build does not have; use darts or s1");
-  }
   if (config.samples < 1) throw invalid_argument(fmt::format("samples must be >= 1, got {}", config.samples));
   if (config.keep < 1 || config.keep > config.samples) {
     throw invalid_argument(fmt::format("keep must be in [1, samples = {}], got {}", config.samples, config.keep));
@@ -178,7 +179,7 @@ RandomSearchResult run_random_search(const RandomSearchConfig& config, const Dat
   if (val.size() < 1) throw invalid_argument("random search: the validation split is empty");
   const SearchSpace space = space_of(config);
   const TrainConfig train_config = resolved_train(config, space);
-  const std::vector<Genotype> genotypes = sample_genotypes(space, config.samples, config.train.seed);
+  const std::vector<Genotype> genotypes = sample_genotypes(space, config.samples, config.train.seed, train_config.layers);
   RandomSearchResult result;
   for (std::size_t i = 0; i < genotypes.size(); ++i) {
     const auto start = Clock::now();
@@ -277,9 +278,11 @@ std::vector<std::string> write_random_search_outputs(const RandomSearchConfig& c
     meta["seed"] = config.train.seed;
     const std::string stem = (dir / fmt::format("best_{}", r + 1)).string();
     write_file(stem + ".json", to_json(c.genotype, json::serialize(meta)));
-    write_file(stem + ".txt", to_darts_text(c.genotype));
     written.push_back(stem + ".json");
-    written.push_back(stem + ".txt");
+    if (!c.genotype.per_cell()) {  // the DARTS text form holds only shared cells
+      write_file(stem + ".txt", to_darts_text(c.genotype));
+      written.push_back(stem + ".txt");
+    }
   }
   return written;
 }

@@ -101,15 +101,36 @@ TEST(RandomSearchSampler, RespectsAnOpSubset) {
   EXPECT_EQ(ops_used(adarts::sample_genotypes(one, 5, 1)), (std::set<std::string>{"dil_conv_5x5"}));
 }
 
-TEST(RandomSearchSampler, PerCellSpaceIsRefusedClearly) {
+// s2: one independently drawn cell per layer, every fixed edge kept with
+// skip_connect or sep_conv_3x3, reductions at layers/3 and 2*layers/3.
+TEST(RandomSearchSampler, PerCellSpaceDrawsOneCellPerLayer) {
   const adarts::SearchSpace s2 = adarts::make_search_space("s2");
-  try {
-    adarts::sample_genotypes(s2, 1, 0);
-    FAIL() << "no error";
-  } catch (const adarts::Error& e) {
-    EXPECT_EQ(e.kind(), adarts::ErrorKind::unsupported);
-    EXPECT_NE(std::string(e.what()).find("s2"), std::string::npos);
+  const auto genotypes = adarts::sample_genotypes(s2, 3, 7);
+  ASSERT_EQ(genotypes.size(), 3u);
+  const Genotype& g = genotypes[0];
+  ASSERT_TRUE(g.per_cell());
+  ASSERT_EQ(g.cells.size(), 20u);  // the space's default
+  std::set<std::string> ops;
+  std::set<std::vector<std::string>> distinct_cells;
+  for (std::size_t i = 0; i < g.cells.size(); ++i) {
+    EXPECT_EQ(g.reduction[i], i == 6 || i == 13) << "cell " << i;
+    ASSERT_EQ(g.cells[i].edges.size(), s2.edges.size());
+    std::vector<std::string> cell_ops;
+    for (std::size_t e = 0; e < s2.edges.size(); ++e) {
+      EXPECT_EQ(g.cells[i].edges[e].from, s2.edges[e].from);
+      EXPECT_EQ(g.cells[i].edges[e].to, s2.edges[e].to);
+      ops.insert(g.cells[i].edges[e].op);
+      cell_ops.push_back(g.cells[i].edges[e].op);
+    }
+    distinct_cells.insert(cell_ops);
   }
+  EXPECT_EQ(ops, (std::set<std::string>{"skip_connect", "sep_conv_3x3"}));
+  EXPECT_GT(distinct_cells.size(), 10u);  // 2^8 choices per cell: 20 draws are mostly distinct
+  EXPECT_NE(genotypes[0], genotypes[1]);
+  EXPECT_EQ(adarts::sample_genotypes(s2, 3, 7), genotypes);  // deterministic by seed
+  const auto five = adarts::sample_genotypes(s2, 1, 7, /*layers=*/5);
+  EXPECT_EQ(five[0].cells.size(), 5u);
+  EXPECT_EQ(five[0].reduction, (std::vector<bool>{false, true, false, true, false}));
 }
 
 adarts::RandomSearchConfig tiny_config() {
@@ -230,6 +251,31 @@ TEST(RandomSearch, TinySearchKeepsTheBestTwoInOrder) {
   ASSERT_EQ(again.ranked.size(), 1u);
   EXPECT_DOUBLE_EQ(again.ranked[0].val_loss, it->val_loss);
   EXPECT_DOUBLE_EQ(again.ranked[0].val_accuracy, it->val_accuracy);
+}
+
+TEST(RandomSearch, PerCellSpaceTrainsTheSampledNetworks) {
+  adarts::RandomSearchConfig config = tiny_config();
+  config.space = "s2";
+  config.samples = 2;
+  config.keep = 1;
+  const auto [train, val] = adarts::random_search_data(config);
+  const adarts::RandomSearchResult result = adarts::run_random_search(config, train, val);
+  ASSERT_EQ(result.ranked.size(), 2u);
+  const auto expected = adarts::sample_genotypes(adarts::make_search_space("s2"), 2, config.train.seed, 3);
+  for (const auto& c : result.ranked) {
+    EXPECT_EQ(c.genotype, expected[static_cast<std::size_t>(c.sample)]);
+    EXPECT_EQ(c.genotype.cells.size(), 3u);  // train.layers
+    EXPECT_TRUE(std::isfinite(c.val_loss));
+    EXPECT_GT(c.parameters, 0);
+  }
+  // Per-cell genotypes have no DARTS text form: results.json and best_1.json only.
+  const std::string dir = (std::filesystem::temp_directory_path() / "adarts_test_random_search_s2").string();
+  std::filesystem::remove_all(dir);
+  const auto files = adarts::write_random_search_outputs(config, result, dir);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(adarts::genotype_from_json(read_file(dir + "/best_1.json")), result.ranked[0].genotype);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/best_1.txt"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

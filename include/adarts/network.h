@@ -70,6 +70,9 @@ class Network : public torch::nn::Module {
   torch::nn::Linear classifier_{nullptr};
 };
 
+// NetworkOptions{} for `genotype`: layers is the cell count of a per-cell genotype.
+NetworkOptions default_network_options(const Genotype& genotype);
+
 // Multiply-adds of one forward pass of one image of `height` x `width`
 // (convolutions and the classifier; the auxiliary head excluded, as usually reported).
 int64_t count_multiply_adds(const Genotype& genotype, const NetworkOptions& options, int64_t height,

@@ -30,9 +30,9 @@ class ArchitectureSampler {
   CellGenotype sample_cell(const SearchSpace& space);
 
   // A normal and a reduction cell drawn independently, `space` named in the
-  // genotype. Per-cell spaces (s2) throw adarts::Error(unsupported): the
-  // genotype has no per-cell form yet.
-  Genotype sample(const SearchSpace& space);
+  // genotype; for per-cell spaces (s2) one cell per layer (`layers`, 0 = the
+  // space's default_layers), reductions at layers/3 and 2*layers/3.
+  Genotype sample(const SearchSpace& space, int64_t layers = 0);
 
   // Uniform in [0, n), n >= 1.
   uint64_t below(uint64_t n);
@@ -42,11 +42,11 @@ class ArchitectureSampler {
   uint64_t state_;
 };
 
-// `count` genotypes drawn in order from ArchitectureSampler(seed).
-std::vector<Genotype> sample_genotypes(const SearchSpace& space, int64_t count, uint64_t seed);
+// `count` genotypes drawn in order from ArchitectureSampler(seed); `layers` as in sample().
+std::vector<Genotype> sample_genotypes(const SearchSpace& space, int64_t count, uint64_t seed, int64_t layers = 0);
 
 struct RandomSearchConfig {
-  std::string space = "s1";      // darts | s1 (s2 needs per-cell genotypes)
+  std::string space = "s1";      // darts | s1 | s2 (per-cell genotypes of train.layers cells)
   std::vector<std::string> ops;  // a subset replacing the space's ops (empty = the space's)
   int64_t samples = 20;          // N architectures (the paper: 20)
   int64_t keep = 2;              // K best kept (the paper: 2)

@@ -48,7 +48,7 @@ int run(const RandomSearchConfig& config, const std::string& out) {
                      c.sample + 1, config.samples, percent(c.val_accuracy), c.val_loss, c.train_loss,
                      c.train_accuracy, static_cast<double>(c.parameters) / 1e6, c.seconds,
                      percent(best.val_accuracy), best.sample + 1);
-        spdlog::info("  {}", to_darts_text(c.genotype));
+        spdlog::info("  {}", c.genotype.per_cell() ? summary_line(c.genotype) : to_darts_text(c.genotype));
         // Kept up to date after every sample, so that a stopped run leaves its results.
         write_random_search_outputs(config, so_far, out);
       });
@@ -72,7 +72,7 @@ std::function<int()> add_random_search_command(CLI::App& app) {
   auto ops = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>("runs/random_search");
   TrainConfig& t = config->train;
-  cmd->add_option("--space", config->space, "search space: darts | s1")->capture_default_str();
+  cmd->add_option("--space", config->space, "search space: darts | s1 | s2 (s2: one sampled cell per layer)")->capture_default_str();
   cmd->add_option("--ops", *ops, "comma-separated op subset replacing the space's ops");
   cmd->add_option("--samples", config->samples, "architectures to sample (N)")->capture_default_str();
   cmd->add_option("--keep", config->keep, "best architectures to keep (K)")->capture_default_str();
@@ -94,7 +94,7 @@ std::function<int()> add_random_search_command(CLI::App& app) {
   cmd->add_option("--seed", t.seed, "random seed (architectures, split, weights, data order)")->capture_default_str();
   cmd->add_option("--device", t.device, "cpu | cuda | cuda:N")->capture_default_str();
   cmd->add_option("--threads", t.threads, "CPU threads (0 = every core)")->capture_default_str();
-  cmd->add_option("--out", *out, "output directory (results.json, best_R.json, best_R.txt)")->capture_default_str();
+  cmd->add_option("--out", *out, "output directory (results.json, best_R.json, best_R.txt for shared-cell spaces)")->capture_default_str();
   return [cmd, config, ops, out]() -> int {
     if (!cmd->parsed()) return -1;
     config->ops = split_ops(*ops);

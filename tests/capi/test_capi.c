@@ -193,6 +193,8 @@ static void test_per_cell_alphas(void) {
   float cell2[16];
   char* text = NULL;
   int changed = 0;
+  int64_t params = -1;
+  int64_t params_explicit = -2;
 
   EXPECT_STATUS(adarts_dataset_open(kSynthetic, &d), ADARTS_OK);
   EXPECT_STATUS(adarts_search_create("{\"space\":\"s2\",\"channels\":4,\"layers\":3,\"batch_size\":8,\"epochs\":1,"
@@ -247,6 +249,13 @@ static void test_per_cell_alphas(void) {
   EXPECT_STATUS(adarts_genotype_to_dot(g, "network", &text), ADARTS_OK);
   EXPECT(text != NULL && strstr(text, "digraph network") != NULL);
   adarts_string_free(text);
+  /* Its network has as many cells as the genotype unless told otherwise. */
+  params = -1;
+  EXPECT_STATUS(adarts_genotype_parameter_count(g, "{\"channels\":4}", &params), ADARTS_OK);
+  EXPECT_STATUS(adarts_genotype_parameter_count(g, "{\"channels\":4,\"layers\":3}", &params_explicit), ADARTS_OK);
+  EXPECT(params > 0 && params == params_explicit);
+  EXPECT_STATUS(adarts_genotype_parameter_count(g, "{\"channels\":4,\"layers\":5}", &params), ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("3 cells");
   adarts_genotype_free(g);
   adarts_search_free(s);
   adarts_search_free(shared);

@@ -25,6 +25,13 @@
  *    the `adarts` command's config files; unknown keys are errors.
  *  - Evolution is append-only: new functions and enum values are added, none
  *    removed or changed within one ADARTS_VERSION_MAJOR.
+ *
+ * Versions:
+ *  0.1  first ABI.
+ *  0.2  adarts_search_save_checkpoint, adarts_search_resume,
+ *       adarts_search_cell_count, adarts_search_cell_alphas (per-cell spaces),
+ *       ADARTS_NUMERICAL_ERROR; search configs take cutout, drop_path_prob,
+ *       auxiliary, auxiliary_weight, and layers 0 (the space's default).
  */
 #ifndef ADARTS_ADARTS_H
 #define ADARTS_ADARTS_H
@@ -33,7 +40,7 @@
 #include <stdint.h>
 
 #define ADARTS_VERSION_MAJOR 0
-#define ADARTS_VERSION_MINOR 1
+#define ADARTS_VERSION_MINOR 2
 #define ADARTS_VERSION_PATCH 0
 
 #if defined(_WIN32)
@@ -168,8 +175,8 @@ ADARTS_API adarts_status adarts_genotype_to_darts_text(const adarts_genotype* ge
 ADARTS_API adarts_status adarts_genotype_to_dot(const adarts_genotype* genotype, const char* cell, char** out_dot);
 /* Parameters of the network built from the genotype. `network_json` (may be
  * NULL for the DARTS CIFAR network) sets {"in_channels","num_classes",
- * "channels","layers","auxiliary","imagenet"}; a per-cell genotype (s2) needs
- * "layers" equal to its cell count. */
+ * "channels","layers","auxiliary","imagenet"}; for a per-cell genotype (s2)
+ * "layers" defaults to, and must equal, its cell count. */
 ADARTS_API adarts_status adarts_genotype_parameter_count(const adarts_genotype* genotype, const char* network_json,
                                                          int64_t* out);
 
