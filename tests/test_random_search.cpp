@@ -126,7 +126,7 @@ TEST(RandomSearchSampler, PerCellSpaceDrawsOneCellPerLayer) {
   }
   EXPECT_EQ(ops, (std::set<std::string>{"skip_connect", "sep_conv_3x3"}));
   EXPECT_GT(distinct_cells.size(), 10u);  // 2^8 choices per cell: 20 draws are mostly distinct
-  EXPECT_NE(genotypes[0], genotypes[1]);
+  EXPECT_FALSE(genotypes[0] == genotypes[1]);
   EXPECT_EQ(adarts::sample_genotypes(s2, 3, 7), genotypes);  // deterministic by seed
   const auto five = adarts::sample_genotypes(s2, 1, 7, /*layers=*/5);
   EXPECT_EQ(five[0].cells.size(), 5u);
