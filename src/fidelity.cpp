@@ -216,6 +216,26 @@ void FidelityAccumulator::reset() {
   probes_ = 0;
 }
 
+FidelityAccumulator::State FidelityAccumulator::state() const {
+  State s;
+  for (const auto& [name, total] : sums_) {
+    s.names.push_back(name);
+    s.sums.push_back(total);
+  }
+  s.probes = probes_;
+  return s;
+}
+
+void FidelityAccumulator::restore(const State& s) {
+  if (s.names.size() != s.sums.size() || s.probes < 0) {
+    throw invalid_argument("fidelity accumulator state: " + std::to_string(s.names.size()) + " names for " +
+                           std::to_string(s.sums.size()) + " sums, " + std::to_string(s.probes) + " probes");
+  }
+  sums_.clear();
+  for (size_t i = 0; i < s.names.size(); ++i) sums_.emplace_back(s.names[i], s.sums[i]);
+  probes_ = s.probes;
+}
+
 FidelityHook::FidelityHook(int64_t every, FidelityOptions options) : every_(every), options_(std::move(options)) {
   if (every_ < 1) throw invalid_argument("fidelity_every must be >= 1 for a probe hook, got " + std::to_string(every));
   validate_implicit_options(options_.implicit);

@@ -61,6 +61,22 @@ json::array matrix_to_json(const at::Tensor& m) {
   return rows;
 }
 
+// The non-empty lines of `text`.
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (char ch : text) {
+    if (ch == '\n') {
+      if (!line.empty()) lines.push_back(line);
+      line.clear();
+    } else {
+      line += ch;
+    }
+  }
+  if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
 // Any tensor as nested JSON arrays of its values (doubles print so that they read back exactly).
 json::value tensor_to_json(const at::Tensor& t) {
   if (t.dim() == 0) return t.item<double>();
@@ -513,6 +529,15 @@ std::string Search::save_checkpoint() {
   std::string metrics;
   for (const auto& line : metrics_lines_) metrics += line + "\n";
   archive.write("metrics", c10::IValue(metrics));
+  if (fidelity_) {
+    // The probes of the epoch so far (names one per line; sums exactly, NaN included).
+    const FidelityAccumulator::State f = fidelity_->epoch().state();
+    std::string names;
+    for (const auto& n : f.names) names += n + "\n";
+    archive.write("fidelity.names", c10::IValue(names));
+    archive.write("fidelity.sums", at::tensor(f.sums, at::kDouble));
+    archive.write("fidelity.probes", c10::IValue(f.probes));
+  }
 
   const std::string path = io::write_checkpoint(archive, config_.out_dir, epoch_, step_in_epoch_,
                                                 config_.checkpoint_keep, &clear_stale_checkpoints_);
@@ -558,13 +583,15 @@ void Search::load_checkpoint(const std::string& path) {
   // Everything that can refuse the checkpoint is checked before anything changes.
   const SearchConfig saved = search_config_from_json(reader.read_string("config"), SearchConfig{});
   checkpoint_io::refuse_resume("from '" + path + "' (written with another configuration)", resume_differences(saved, config_));
-  if (reader.read_string("data") != data_fingerprint_) {
-    throw invalid_argument("cannot resume from '" + path + "': it was written for other data (" +
-                           reader.read_string("data") + "; this search has " + data_fingerprint_ + ")");
+  const std::string saved_data = reader.read_string("data");
+  if (saved_data != data_fingerprint_) {
+    throw invalid_argument("cannot resume from '" + path + "': it was written for other data (" + saved_data +
+                           "; this search has " + data_fingerprint_ + ")");
   }
   const TensorList alphas = net_->arch_parameters();
-  if (reader.read_int("alphas.count") != static_cast<int64_t>(alphas.size())) {
-    throw reader.bad("it holds " + std::to_string(reader.read_int("alphas.count")) + " alpha tensors, expected " +
+  const int64_t saved_alpha_count = reader.read_int("alphas.count");
+  if (saved_alpha_count != static_cast<int64_t>(alphas.size())) {
+    throw reader.bad("it holds " + std::to_string(saved_alpha_count) + " alpha tensors, expected " +
                      std::to_string(alphas.size()));
   }
   std::vector<at::Tensor> saved_alphas;
@@ -578,6 +605,14 @@ void Search::load_checkpoint(const std::string& path) {
   const at::Tensor generator_state = reader.read_tensor("generator");
   checkpoint_io::InputArchive arch_optimizer = reader.read_archive("optimizer.arch");
   checkpoint_io::InputArchive weight_optimizer = reader.read_archive("optimizer.weights");
+  FidelityAccumulator::State fidelity_state;
+  if (fidelity_ && reader.has("fidelity.probes")) {
+    fidelity_state.names = split_lines(reader.read_string("fidelity.names"));
+    const at::Tensor sums = reader.read_tensor("fidelity.sums").to(at::kDouble).contiguous();
+    fidelity_state.sums.assign(sums.data_ptr<double>(), sums.data_ptr<double>() + sums.numel());
+    fidelity_state.probes = reader.read_int("fidelity.probes");
+    if (fidelity_state.names.size() != fidelity_state.sums.size()) throw reader.bad("its fidelity sums do not match their names");
+  }
 
   reader.read_module("supernet", *net_);
   {
@@ -600,16 +635,7 @@ void Search::load_checkpoint(const std::string& path) {
   skipped_steps_ = reader.read_int("skipped_steps");
   epoch_skipped_steps_ = reader.read_int("epoch_skipped_steps");
 
-  metrics_lines_.clear();
-  std::string line;
-  for (char ch : metrics) {
-    if (ch == '\n') {
-      if (!line.empty()) metrics_lines_.push_back(line);
-      line.clear();
-    } else {
-      line += ch;
-    }
-  }
+  metrics_lines_ = split_lines(metrics);
   // The metrics file as of the checkpoint: lines written after it are dropped.
   if (metrics_.is_open()) metrics_.close();
   const std::string metrics_path = config_.out_dir + "/metrics.jsonl";
@@ -634,6 +660,8 @@ void Search::load_checkpoint(const std::string& path) {
       throw reader.bad(std::string("its last metrics line is malformed: ") + e.what());
     }
   }
+  // Checkpoints of runs without probes start the epoch's figures afresh.
+  if (fidelity_) fidelity_->epoch().restore(fidelity_state);
   clear_stale_checkpoints_ = false;
   last_checkpoint_ = path;
 }

@@ -13,17 +13,15 @@
 #include "adarts/search.h"
 #include "adarts/supernet.h"
 #include "adarts/train.h"
+#include "test_util.h"
 
 namespace adarts {
 namespace {
 
-namespace fs = std::filesystem;
+using adarts::test::expect_error;
+using adarts::test::temp_dir;
 
-std::string temp_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("adarts_ckpt_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir.string();
-}
+namespace fs = std::filesystem;
 
 // 48 + 48 synthetic images, batch 8: 6 steps an epoch.
 SearchConfig tiny_search(const std::string& name) {
@@ -37,16 +35,6 @@ SearchConfig tiny_search(const std::string& name) {
   c.threads = 1;
   c.out_dir = temp_dir(name);
   return c;
-}
-
-void expect_error(const std::function<void()>& f, ErrorKind kind, std::initializer_list<const char*> words) {
-  try {
-    f();
-    ADD_FAILURE() << "no adarts::Error thrown";
-  } catch (const Error& e) {
-    EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(kind)) << e.what();
-    for (const char* w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what() << " lacks " << w;
-  }
 }
 
 bool same_weights(Search& a, Search& b) {

@@ -18,8 +18,8 @@
 namespace adarts {
 namespace {
 
-using test::expect_error;
-using test::temp_dir;
+using adarts::test::expect_error;
+using adarts::test::temp_dir;
 
 std::shared_ptr<Supernet> make_net(const std::string& space_name, int64_t layers, bool auxiliary, uint64_t seed = 1) {
   const SearchSpace space = make_search_space(space_name);

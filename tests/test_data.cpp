@@ -3,9 +3,9 @@
 #include "adarts/data.h"
 
 #include "adarts/error.h"
+#include "test_util.h"
 
 #include <ATen/ATen.h>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -22,9 +22,10 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 
 namespace {
+
+using adarts::test::expect_error;
 
 using Bytes = std::vector<uint8_t>;
 
@@ -106,21 +107,6 @@ void expect_small_idx(const adarts::Dataset& d) {
   for (size_t i = 0; i < kPixels.size(); ++i) EXPECT_EQ(p[i], kPixels[i]) << "pixel " << i;
   EXPECT_EQ(d.images[1][0][0][2].item<int>(), 30);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(d.labels[i].item<int64_t>(), kLabels[size_t(i)]);
-}
-
-// Runs `f`, expecting an adarts::Error of `kind` whose message contains every word.
-void expect_error(const std::function<void()>& f, adarts::ErrorKind kind,
-                  const std::vector<std::string>& words) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception thrown";
-  } catch (const adarts::Error& e) {
-    EXPECT_EQ(int(e.kind()), int(kind)) << e.what();
-    if (std::getenv("ADARTS_SHOW_ERRORS")) std::printf("    error: %s\n", e.what());
-    for (const auto& w : words) EXPECT_THAT(std::string(e.what()), HasSubstr(w));
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
 }
 
 // A dataset whose sample i is a constant image of value i and label i % k.

@@ -15,9 +15,12 @@
 #include "adarts/search.h"
 #include "adarts/supernet.h"
 #include "test_problems.h"
+#include "test_util.h"
 
 namespace adarts {
 namespace {
+
+using adarts::test::temp_dir;
 
 using test_problems::SmoothConvNet;
 using test_problems::Toy;
@@ -159,12 +162,6 @@ TEST(Fidelity, AccumulatorMeansAndJson) {
   EXPECT_EQ(boost::json::parse(acc.to_json()).as_object().size(), 1u);
 }
 
-std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("adarts_test_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
-
 SearchConfig tiny_search(const std::string& name) {
   SearchConfig c;
   c.dataset = "synthetic";
@@ -216,6 +213,48 @@ TEST(Fidelity, SearchHookWritesFidelityObjectAndDoesNotChangeTheSearch) {
   EXPECT_TRUE(at::equal(probed.alphas_normal(), unprobed.alphas_normal()));
   EXPECT_TRUE(at::equal(probed.alphas_reduce(), unprobed.alphas_reduce()));
   EXPECT_EQ(second.val_loss, plain_second.val_loss);
+}
+
+std::vector<std::string> fidelity_objects(const std::string& out_dir) {
+  std::ifstream in(out_dir + "/metrics.jsonl");
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
+    boost::json::object fidelity = boost::json::parse(line).as_object().at("fidelity").as_object();
+    fidelity.erase("seconds");  // wall time, the one figure a resumed run does not repeat
+    out.push_back(boost::json::serialize(fidelity));
+  }
+  return out;
+}
+
+// The epoch's probe sums travel in the checkpoint: stopped after the first of
+// an epoch's two probes and resumed, the run reports the same means.
+TEST(Fidelity, ResumedMidEpochReportsTheWholeEpochsProbes) {
+  auto config = [](const std::string& name) {
+    SearchConfig c = tiny_search(name);
+    c.train_subset = 32;  // 2 steps an epoch
+    c.fidelity_every = 1;
+    return c;
+  };
+  const SearchConfig c = config("fidelity_resume_reference");
+  const Dataset data = load_search_dataset(c);
+  Search reference(c, data);
+  ASSERT_EQ(reference.steps_per_epoch(), 2);
+  reference.advance(4);
+  const auto expected = fidelity_objects(c.out_dir);
+  ASSERT_EQ(expected.size(), 2u);
+  EXPECT_NE(expected[0].find("\"probes\":2"), std::string::npos) << expected[0];
+
+  const SearchConfig interrupted = config("fidelity_resume_interrupted");
+  std::string path;
+  {
+    Search first(interrupted, data);
+    first.advance(3);  // epoch 2, after its first probe
+    path = first.save_checkpoint();
+  }
+  Search resumed(interrupted, data);
+  resumed.load_checkpoint(path);
+  resumed.advance(1);
+  EXPECT_EQ(fidelity_objects(interrupted.out_dir), expected);
 }
 
 TEST(Fidelity, ConfigRejectsNegativeEvery) {

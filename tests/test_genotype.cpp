@@ -13,12 +13,15 @@
 #include "adarts/error.h"
 #include "adarts/genotype.h"
 #include "adarts/op_names.h"
+#include "test_util.h"
 
 #ifndef ADARTS_FIXTURES_DIR
 #define ADARTS_FIXTURES_DIR "tests/fixtures"
 #endif
 
 namespace {
+
+using adarts::test::expect_error;
 
 using adarts::CellGenotype;
 using adarts::ErrorKind;
@@ -53,19 +56,6 @@ int col(const std::string& op) {
 int row(int from, int to) {
   const int node = to - 2;
   return node * (node + 3) / 2 + from;
-}
-
-template <typename Fn>
-void expect_error(Fn&& fn, ErrorKind kind, const std::vector<std::string>& substrings) {
-  try {
-    fn();
-    ADD_FAILURE() << "no adarts::Error thrown (wanted: " << (substrings.empty() ? "" : substrings[0]) << ")";
-  } catch (const adarts::Error& e) {
-    EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(kind)) << e.what();
-    for (const auto& s : substrings)
-      EXPECT_NE(std::string(e.what()).find(s), std::string::npos)
-          << "message \"" << e.what() << "\" lacks \"" << s << "\"";
-  }
 }
 
 Genotype darts_v2() {

@@ -10,12 +10,15 @@
 
 #include "adarts/error.h"
 #include "adarts/genotype.h"
+#include "test_util.h"
 
 #ifndef ADARTS_FIXTURES_DIR
 #define ADARTS_FIXTURES_DIR "tests/fixtures"
 #endif
 
 namespace {
+
+using adarts::test::expect_error;
 
 using adarts::CellGenotype;
 using adarts::ErrorKind;
@@ -29,19 +32,6 @@ std::string read_fixture(const std::string& name) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-template <typename Fn>
-void expect_error(Fn&& fn, ErrorKind kind, const std::vector<std::string>& substrings) {
-  try {
-    fn();
-    ADD_FAILURE() << "no adarts::Error thrown (wanted: " << (substrings.empty() ? "" : substrings[0]) << ")";
-  } catch (const adarts::Error& e) {
-    EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(kind)) << e.what();
-    for (const auto& s : substrings)
-      EXPECT_NE(std::string(e.what()).find(s), std::string::npos)
-          << "message \"" << e.what() << "\" lacks \"" << s << "\"";
-  }
 }
 
 // An s2 cell on the fixed chain edges: node i takes c_{k-2} and node i-1;

@@ -19,15 +19,12 @@
 #include "adarts/search.h"
 #include "adarts/supernet.h"
 #include "adarts/train.h"
+#include "test_util.h"
 
 namespace adarts {
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("adarts_s2_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
+using adarts::test::temp_dir;
 
 // An s2 supernet (chain edges, skip_connect and sep_conv_3x3, per-cell alphas).
 std::shared_ptr<Supernet> s2_net(int64_t layers, uint64_t seed = 1) {

@@ -8,15 +8,12 @@
 #include "adarts/config.h"
 #include "adarts/error.h"
 #include "adarts/search.h"
+#include "test_util.h"
 
 namespace adarts {
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("adarts_test_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
+using adarts::test::temp_dir;
 
 SearchConfig tiny_config(const std::string& name) {
   SearchConfig c;
@@ -217,7 +214,7 @@ TEST(Config, OutputDirectoryMustBeWritable) {
   EXPECT_NO_THROW(check_writable_directory(dir));
   EXPECT_TRUE(std::filesystem::is_directory(dir));
   // A directory cannot be made under a regular file (holds for root too).
-  const std::string file = temp_dir("writable_file");
+  const std::string file = temp_dir("writable_file") + "/a_file";
   std::ofstream(file) << "x";
   try {
     check_writable_directory(file + "/out");

@@ -12,16 +12,13 @@
 
 #include "adarts/error.h"
 #include "adarts/train.h"
+#include "test_util.h"
 
 namespace adarts {
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("adarts_train_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
+using adarts::test::expect_error;
+using adarts::test::temp_dir;
 
 std::string fixture(const std::string& name) { return std::string(ADARTS_FIXTURES_DIR) + "/genotypes/" + name; }
 
@@ -48,16 +45,6 @@ TrainConfig tiny_config(const std::string& name) {
 
 std::unique_ptr<Trainer> make_trainer(const TrainConfig& c, const Genotype& g = darts_v2()) {
   return std::make_unique<Trainer>(g, c, load_train_dataset(c, /*train=*/true));
-}
-
-void expect_error(const std::function<void()>& f, ErrorKind kind, std::initializer_list<const char*> words) {
-  try {
-    f();
-    ADD_FAILURE() << "no adarts::Error thrown";
-  } catch (const Error& e) {
-    EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(kind)) << e.what();
-    for (const char* w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what() << " lacks " << w;
-  }
 }
 
 // ---------------------------------------------------------------------------

@@ -6,8 +6,10 @@
 
 #include <filesystem>
 #include <functional>
-#include <initializer_list>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "adarts/error.h"
 
@@ -15,19 +17,26 @@ namespace adarts::test {
 
 // A fresh, empty directory under the system's temp dir, unique to this process.
 inline std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("adarts_" + name + "_" + std::to_string(::getpid()));
+  const auto dir = std::filesystem::temp_directory_path() / ("adarts_test_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
   return dir.string();
 }
 
 // `f` throws adarts::Error of `kind` whose message holds every one of `words`.
-inline void expect_error(const std::function<void()>& f, ErrorKind kind, std::initializer_list<const char*> words) {
+// ADARTS_SHOW_ERRORS=1 prints the messages (to read them while writing tests).
+inline void expect_error(const std::function<void()>& f, ErrorKind kind, const std::vector<std::string>& words) {
   try {
     f();
-    ADD_FAILURE() << "no adarts::Error thrown";
+    ADD_FAILURE() << "no adarts::Error thrown (wanted: " << (words.empty() ? "" : words[0]) << ")";
   } catch (const Error& e) {
     EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(kind)) << e.what();
-    for (const char* w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what() << " lacks " << w;
+    if (std::getenv("ADARTS_SHOW_ERRORS")) std::printf("    error: %s\n", e.what());
+    for (const auto& w : words) {
+      EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << "message \"" << e.what() << "\" lacks \"" << w << "\"";
+    }
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not an adarts::Error: " << e.what();
   }
 }
 

@@ -78,6 +78,16 @@ class FidelityAccumulator {
   std::string summary() const;
   void reset();
 
+  // The running sums, for checkpoints: a run resumed mid-epoch reports the
+  // means over all of that epoch's probes.
+  struct State {
+    std::vector<std::string> names;
+    std::vector<double> sums;
+    int64_t probes = 0;
+  };
+  State state() const;
+  void restore(const State& state);  // adarts::Error(invalid_argument) when names and sums differ in length
+
  private:
   std::vector<std::pair<std::string, double>> sums_;
   int64_t probes_ = 0;
@@ -93,6 +103,7 @@ class FidelityHook {
                         const WeightOptimizerState& optimizer);
   // The epoch's figures; end_epoch() then starts the next epoch's.
   const FidelityAccumulator& epoch() const { return epoch_; }
+  FidelityAccumulator& epoch() { return epoch_; }
   void end_epoch() { epoch_.reset(); }
 
  private:
