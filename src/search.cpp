@@ -209,30 +209,10 @@ StepResult Search::step() {
   for (auto& group : optimizers_->weights.param_groups()) {
     static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
   }
-  Batch train = train_loader_->next_cycling();
-  Batch val = val_loader_->next_cycling();
-  train.images = train.images.to(device_);
-  train.labels = train.labels.to(device_);
-  val.images = val.images.to(device_);
-  val.labels = val.labels.to(device_);
-  // Drop-path masks: fixed per batch (every forward of the step sees the same
-  // ones) and derived from the seed and the global step, so a resumed run draws the same.
-  net_->set_drop_path_prob(search_drop_path_prob(config_, epoch_));
-  train.noise_seed = mix_seed(config_.seed, 2 * static_cast<uint64_t>(global_step()));
-  val.noise_seed = mix_seed(config_.seed, 2 * static_cast<uint64_t>(global_step()) + 1);
+  auto [train, val] = next_batches();
 
   // Architecture step.
-  WeightOptimizerState state;
-  state.lr = lr;
-  state.momentum = config_.weight_momentum;
-  state.weight_decay = config_.weight_decay;
-  auto& sgd_state = optimizers_->weights.state();
-  for (const auto& w : net_->weights()) {
-    auto it = sgd_state.find(c10::guts::to_string(w.unsafeGetTensorImpl()));
-    state.momentum_buffers.push_back(
-        it == sgd_state.end() ? at::Tensor()
-                              : static_cast<torch::optim::SGDParamState&>(*it->second).momentum_buffer());
-  }
+  const WeightOptimizerState state = weight_optimizer_state(lr);
   if (fidelity_) {
     fidelity_->before_arch_step(epoch_ * steps_per_epoch() + step_in_epoch_, *net_, train, val, state);
   }
@@ -284,6 +264,41 @@ StepResult Search::step() {
   ++step_in_epoch_;
   epoch_seconds_ += seconds_since(start);
   return result;
+}
+
+std::pair<Batch, Batch> Search::next_batches() {
+  Batch train = train_loader_->next_cycling();
+  Batch val = val_loader_->next_cycling();
+  train.images = train.images.to(device_);
+  train.labels = train.labels.to(device_);
+  val.images = val.images.to(device_);
+  val.labels = val.labels.to(device_);
+  // Drop-path masks: fixed per batch (every forward of the step sees the same
+  // ones) and derived from the seed and the global step, so a resumed run draws the same.
+  net_->set_drop_path_prob(search_drop_path_prob(config_, epoch_));
+  train.noise_seed = mix_seed(config_.seed, 2 * static_cast<uint64_t>(global_step()));
+  val.noise_seed = mix_seed(config_.seed, 2 * static_cast<uint64_t>(global_step()) + 1);
+  return {train, val};
+}
+
+WeightOptimizerState Search::weight_optimizer_state(double lr) {
+  WeightOptimizerState state;
+  state.lr = lr;
+  state.momentum = config_.weight_momentum;
+  state.weight_decay = config_.weight_decay;
+  auto& sgd_state = optimizers_->weights.state();
+  for (const auto& w : net_->weights()) {
+    auto it = sgd_state.find(c10::guts::to_string(w.unsafeGetTensorImpl()));
+    state.momentum_buffers.push_back(
+        it == sgd_state.end() ? at::Tensor()
+                              : static_cast<torch::optim::SGDParamState&>(*it->second).momentum_buffer());
+  }
+  return state;
+}
+
+FidelityProbe Search::probe_fidelity(const FidelityOptions& options) {
+  auto [train, val] = next_batches();
+  return adarts::probe_fidelity(*net_, train, val, weight_optimizer_state(current_weight_lr()), options);
 }
 
 bool Search::check_finite(bool finite, const std::string& quantity) {

@@ -23,6 +23,8 @@ namespace adarts {
 
 class Supernet;
 class FidelityHook;
+struct FidelityOptions;
+struct FidelityProbe;
 
 struct StepResult {
   double train_loss = 0.0;
@@ -135,6 +137,12 @@ class Search {
   static std::unique_ptr<Search> resume(const std::string& out_dir, const std::string& overrides_json = "",
                                         const Dataset* data = nullptr);
 
+  // The fidelity probe (fidelity.h) at the current weights and alphas, on the
+  // next training/validation batch pair and the weight optimizer's state:
+  // e.g. of a search loaded from a checkpoint late in training. Changes
+  // nothing but the loaders' positions.
+  FidelityProbe probe_fidelity(const FidelityOptions& options);
+
   // Steps whose update was skipped (nan_policy "skip") since the start of the run.
   int64_t skipped_steps() const { return skipped_steps_; }
 
@@ -166,6 +174,10 @@ class Search {
   std::pair<double, double> evaluate_validation();
   void write_outputs(const EpochSummary& summary);
   void after_step();  // the mid-epoch checkpoint of run_epoch() and advance()
+  // The next training and validation batches on the device, their drop-path seeds set.
+  std::pair<Batch, Batch> next_batches();
+  // The weight optimizer's learning rate and momentum buffers, for estimators that unroll it.
+  WeightOptimizerState weight_optimizer_state(double lr);
   // nan_policy: throws (stop) or counts the step as skipped (skip); returns false to skip.
   bool check_finite(bool finite, const std::string& quantity);
   at::Tensor shared_alphas(const at::Tensor& alphas, const char* name) const;

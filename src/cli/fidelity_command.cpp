@@ -1,7 +1,6 @@
-// `adarts fidelity`: the fidelity probe (fidelity.h) on a fresh small supernet.
-// The model, the batches and the weight optimizer come from one place
-// (ProbeSubject), so that a `--checkpoint PATH` option can later fill it from a
-// saved search instead of building it fresh.
+// `adarts fidelity`: the fidelity probe (fidelity.h) on a fresh small supernet
+// (ProbeSubject: the model, the batches and the weight optimizer), or with
+// `--checkpoint` on a search loaded from one of its checkpoints.
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -14,8 +13,10 @@
 #include <ATen/ops/cross_entropy_loss.h>
 #include <c10/util/string_utils.h>
 
+#include <filesystem>
 #include <memory>
 #include <thread>
+#include <unistd.h>
 
 #include "adarts/config.h"
 #include "adarts/error.h"
@@ -159,6 +160,44 @@ std::string report_json(const SearchConfig& c, const adarts::FidelityOptions& o,
   return boost::json::serialize(out);
 }
 
+// A search loaded from a checkpoint (a file, or a run directory's newest) in
+// a scratch out_dir, so that the run itself is left untouched.
+class CheckpointSubject {
+ public:
+  CheckpointSubject(const std::string& checkpoint_or_dir, const SearchConfig& runtime) {
+    path_ = checkpoint_or_dir;
+    if (std::filesystem::is_directory(path_)) {
+      path_ = adarts::Search::latest_checkpoint(checkpoint_or_dir);
+      if (path_.empty()) throw adarts::io_error("no loadable checkpoint in '" + checkpoint_or_dir + "'");
+    }
+    saved_ = adarts::Search::checkpoint_config(path_);
+    SearchConfig c = saved_;
+    c.out_dir = scratch_.string();
+    c.threads = runtime.threads;
+    c.device = runtime.device;
+    c.checkpoint_keep = 0;
+    search_ = std::make_unique<adarts::Search>(c, adarts::load_search_dataset(c));
+    search_->load_checkpoint(path_);
+  }
+  ~CheckpointSubject() {
+    std::error_code ec;
+    std::filesystem::remove_all(scratch_, ec);
+  }
+  CheckpointSubject(const CheckpointSubject&) = delete;
+  CheckpointSubject& operator=(const CheckpointSubject&) = delete;
+
+  const std::string& path() const { return path_; }
+  const SearchConfig& saved_config() const { return saved_; }
+  adarts::Search& search() { return *search_; }
+
+ private:
+  std::filesystem::path scratch_ =
+      std::filesystem::temp_directory_path() / ("adarts-fidelity-" + std::to_string(::getpid()));
+  std::string path_;
+  SearchConfig saved_;
+  std::unique_ptr<adarts::Search> search_;
+};
+
 }  // namespace
 
 namespace adarts::cli {
@@ -174,7 +213,7 @@ std::function<int()> add_fidelity_command(CLI::App& app) {
   cmd->add_option("--dataset", c->dataset, "fashion-mnist | mnist | cifar10 | synthetic")->capture_default_str();
   cmd->add_option("--data-dir", c->data_dir, "directory of the dataset files")->capture_default_str();
   cmd->add_option("--train-subset", c->train_subset, "use the first N training images (0 = all)")->capture_default_str();
-  cmd->add_option("--space", c->space, "search space: darts | s1")->capture_default_str();
+  cmd->add_option("--space", c->space, "search space: darts | s1 | s2")->capture_default_str();
   cmd->add_option("--ops", c->ops, "comma-separated op subset replacing the space's ops");
   cmd->add_option("--channels", c->channels, "initial channels C of the supernet")->capture_default_str();
   cmd->add_option("--layers", c->layers, "number of cells")->capture_default_str();
@@ -196,27 +235,55 @@ std::function<int()> add_fidelity_command(CLI::App& app) {
   cmd->add_option("--train-steps", *train_steps, "SGD steps on the weights before probing (alphas fixed)")
       ->capture_default_str();
   cmd->add_flag("--json", *json, "print one JSON object instead of the table");
-  return [cmd, c, probes, train_steps, json]() -> int {
+  auto checkpoint = std::make_shared<std::string>();
+  cmd->add_option("--checkpoint", *checkpoint,
+                  "probe a saved search instead: a checkpoint file or a search's out dir (its newest). The supernet, "
+                  "data and eta come from it; --implicit-*, --probes, --threads and --device apply");
+  return [cmd, c, probes, train_steps, json, checkpoint]() -> int {
     if (!cmd->parsed()) return -1;
     if (*probes < 1) throw adarts::invalid_argument("--probes must be >= 1, got " + std::to_string(*probes));
     if (*train_steps < 0) throw adarts::invalid_argument("--train-steps must be >= 0");
+    if (!checkpoint->empty() && *train_steps > 0) {
+      throw adarts::invalid_argument("--train-steps trains a fresh supernet; a --checkpoint is probed as saved");
+    }
     c->crop_padding = 0;  // probes compare estimators on fixed batches: no augmentation needed
     c->horizontal_flip = false;
     adarts::validate(*c);
     const int threads = c->threads > 0 ? static_cast<int>(c->threads)
                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(threads);
-    ProbeSubject subject = fresh_subject(*c);
+    std::unique_ptr<ProbeSubject> fresh;
+    std::unique_ptr<CheckpointSubject> saved;
+    if (checkpoint->empty()) {
+      fresh = std::make_unique<ProbeSubject>(fresh_subject(*c));
+    } else {
+      saved = std::make_unique<CheckpointSubject>(*checkpoint, *c);
+      // The saved setting, with the command's solver options.
+      SearchConfig probed = saved->saved_config();
+      probed.implicit_inverse = c->implicit_inverse;
+      probed.implicit_iterations = c->implicit_iterations;
+      probed.implicit_tolerance = c->implicit_tolerance;
+      probed.implicit_damping = c->implicit_damping;
+      probed.neumann_step = c->neumann_step;
+      adarts::validate(probed);
+      *c = probed;
+      spdlog::info("probing {}: epoch {}, step {}/{} of the saved search", saved->path(), saved->search().epoch() + 1,
+                   saved->search().step_in_epoch(), saved->search().steps_per_epoch());
+    }
     if (*train_steps > 0) {
-      const double loss = train_weights(subject, *c, *train_steps);
+      const double loss = train_weights(*fresh, *c, *train_steps);
       spdlog::info("trained the weights for {} steps (last training loss {:.4f})", *train_steps, loss);
     }
     const adarts::FidelityOptions options = adarts::fidelity_options(*c);
     std::vector<adarts::FidelityProbe> results;
     adarts::FidelityAccumulator mean;
     for (int64_t i = 0; i < *probes; ++i) {
-      auto [train, val] = subject.next_pair();
-      results.push_back(adarts::probe_fidelity(*subject.net, train, val, subject.optimizer_state(*c), options));
+      if (saved) {
+        results.push_back(saved->search().probe_fidelity(options));
+      } else {
+        auto [train, val] = fresh->next_pair();
+        results.push_back(adarts::probe_fidelity(*fresh->net, train, val, fresh->optimizer_state(*c), options));
+      }
       mean.add(results.back());
       const adarts::FidelityProbe& r = results.back();
       spdlog::info("probe {}/{}: {:.1f} s, {} {} ({} iterations, residual {:.3g})", i + 1, *probes, r.seconds,
@@ -231,7 +298,7 @@ std::function<int()> add_fidelity_command(CLI::App& app) {
     } else {
       fmt::print("supernet C={} layers={} on {}, batch {}, {} training steps; g2 by {} ({} iterations max, damping "
                  "{}), eta {}, xi {}\n",
-                 c->channels, c->layers, c->dataset, c->batch_size, *train_steps, c->implicit_inverse,
+                 c->channels, c->cell_count(), c->dataset, c->batch_size, *train_steps, c->implicit_inverse,
                  c->implicit_iterations, c->implicit_damping, c->eta, c->weight_lr);
       print_table(results, mean);
       fmt::print("{}\n", mean.summary());
