@@ -1,5 +1,6 @@
 // The `adarts` command. Each subcommand lives in its own file (commands.h).
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <fstream>
@@ -21,6 +22,9 @@ std::string read_text_file(const std::string& path) {
 }  // namespace adarts::cli
 
 int main(int argc, char** argv) {
+  // Log lines and errors on stderr; stdout carries only results (genotypes, tables, JSON), for pipes.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("adarts"));
+  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
   CLI::App app{"adarts: differentiable architecture search with the amended gradient"};
   app.require_subcommand(1);
   const std::vector<std::function<int()>> commands = {
