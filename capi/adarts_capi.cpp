@@ -443,6 +443,28 @@ adarts_status adarts_trainer_create(const adarts_genotype* genotype, const char*
   });
 }
 
+adarts_status adarts_trainer_resume(const char* out_dir, const char* overrides_json, const adarts_dataset* train,
+                                    adarts_trainer** out) {
+  ADARTS_REQUIRE(out_dir);
+  ADARTS_REQUIRE(out);
+  return guarded([&] {
+    auto handle = std::make_unique<adarts_trainer>();
+    handle->impl = adarts::Trainer::resume(out_dir, overrides_json != nullptr ? overrides_json : "",
+                                           train != nullptr ? &train->data : nullptr);
+    *out = handle.release();
+    return ADARTS_OK;
+  });
+}
+
+adarts_status adarts_trainer_save_checkpoint(adarts_trainer* trainer, char** out_path) {
+  ADARTS_REQUIRE(trainer);
+  return guarded([&] {
+    const std::string path = trainer->impl->save_checkpoint();
+    if (out_path != nullptr) *out_path = copy_string(path);
+    return ADARTS_OK;
+  });
+}
+
 adarts_status adarts_trainer_load(const char* path, const char* device, adarts_trainer** out) {
   ADARTS_REQUIRE(path);
   ADARTS_REQUIRE(out);

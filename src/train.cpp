@@ -540,6 +540,17 @@ Trainer::ResumePoint Trainer::resume_point(const std::string& out_dir,
   return point;
 }
 
+std::unique_ptr<Trainer> Trainer::resume(const std::string& out_dir, const std::string& overrides_json,
+                                         const Dataset* train_data) {
+  const ResumePoint point = resume_point(out_dir, [&](TrainConfig& c) {
+    if (!overrides_json.empty()) c = train_config_from_json(overrides_json, c);
+  });
+  auto trainer = std::make_unique<Trainer>(point.genotype, point.config,
+                                           train_data != nullptr ? *train_data : load_train_dataset(point.config, true));
+  trainer->load_checkpoint(point.checkpoint);
+  return trainer;
+}
+
 void Trainer::load_checkpoint(const std::string& path) {
   checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, "training checkpoint");
   if (!train_loader_) throw invalid_argument("a model loaded for evaluation cannot resume training");

@@ -23,6 +23,24 @@ namespace Adarts {
       return new Trainer(h);
     }
 
+    /// <summary>Continues the training run in <paramref name="outDir"/> from its newest
+    /// checkpoint, with the run's genotype. <paramref name="overridesJson"/> (may be null) may
+    /// change only threads, log_every, checkpoint_every, checkpoint_keep and device;
+    /// <paramref name="train"/> (may be null) must be the data the run trained on.</summary>
+    public static Trainer Resume(string outDir, string overridesJson = null, Dataset train = null) {
+      TrainerHandle h;
+      AdartsNative.adarts_trainer_resume(outDir, overridesJson, Dataset.HandleOf(train), out h);
+      return new Trainer(h);
+    }
+
+    /// <summary>Writes a checkpoint of the whole training state into out_dir/checkpoints;
+    /// returns its path.</summary>
+    public string SaveCheckpoint() {
+      string path;
+      AdartsNative.adarts_trainer_save_checkpoint(Handle, out path);
+      return path;
+    }
+
     TrainerHandle Handle {
       get {
         if (handle.IsClosed) throw new ObjectDisposedException("Trainer");

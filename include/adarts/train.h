@@ -191,6 +191,10 @@ class Trainer {
     std::vector<std::string> skipped;
   };
   static ResumePoint resume_point(const std::string& out_dir, const std::function<void(TrainConfig&)>& change = nullptr);
+  // resume_point() with `overrides_json` (config keys, may be empty), the
+  // trainer built on `train_data` (nullptr: the config's training set) and the checkpoint loaded.
+  static std::unique_ptr<Trainer> resume(const std::string& out_dir, const std::string& overrides_json = "",
+                                         const Dataset* train_data = nullptr);
 
   Network& network() { return *net_; }
   const Genotype& genotype() const { return genotype_; }

@@ -427,6 +427,60 @@ static void test_checkpoint_and_resume(void) {
   adarts_dataset_free(d);
 }
 
+/* A training run stopped mid-epoch, checkpointed, freed and resumed ends as an uninterrupted one. */
+static void test_trainer_checkpoint_and_resume(void) {
+  static const char* config =
+      "{\"channels\":4,\"layers\":3,\"batch_size\":8,\"epochs\":2,\"cutout\":4,\"drop_path_prob\":0.3,"
+      "\"auxiliary\":true,\"threads\":1,\"out_dir\":\"capi_c_test_train_resume\"}";
+  static const char* reference_config =
+      "{\"channels\":4,\"layers\":3,\"batch_size\":8,\"epochs\":2,\"cutout\":4,\"drop_path_prob\":0.3,"
+      "\"auxiliary\":true,\"threads\":1,\"out_dir\":\"capi_c_test_train_reference\"}";
+  adarts_genotype* g = NULL;
+  adarts_dataset* d = NULL;
+  adarts_trainer* reference = NULL;
+  adarts_trainer* first = NULL;
+  adarts_trainer* resumed = NULL;
+  adarts_trainer* untouched = (adarts_trainer*)0x1;
+  char* a = NULL;
+  char* b = NULL;
+  char* path = NULL;
+  int calls = 0;
+
+  EXPECT_STATUS(adarts_genotype_from_darts_text(kDartsV2, &g), ADARTS_OK);
+  EXPECT_STATUS(adarts_dataset_open(kSynthetic, &d), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_create(g, reference_config, d, &reference), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_run_epoch(reference, NULL, NULL), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_run_epoch(reference, NULL, NULL), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_evaluate(reference, d, &a), ADARTS_OK);
+
+  EXPECT_STATUS(adarts_trainer_create(g, config, d, &first), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_run_epoch(first, stop_after_two, &calls), ADARTS_CANCELLED);
+  EXPECT_STATUS(adarts_trainer_save_checkpoint(NULL, &path), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_save_checkpoint(first, &path), ADARTS_OK);
+  EXPECT(path != NULL && strstr(path, "capi_c_test_train_resume/checkpoints/epoch-000000-step-000002") != NULL);
+  adarts_string_free(path);
+  adarts_trainer_free(first);
+
+  EXPECT_STATUS(adarts_trainer_resume(NULL, NULL, d, &resumed), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_resume("capi_c_test_train_resume", NULL, d, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_resume("capi_c_no_such_training", NULL, d, &untouched), ADARTS_IO_ERROR);
+  EXPECT_STATUS(adarts_trainer_resume("capi_c_test_train_resume", "{\"lr\":0.5}", d, &untouched),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("lr");
+  EXPECT(untouched == (adarts_trainer*)0x1);
+  EXPECT_STATUS(adarts_trainer_resume("capi_c_test_train_resume", "{\"log_every\":3}", d, &resumed), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_run_epoch(resumed, NULL, NULL), ADARTS_OK); /* the rest of epoch 1 */
+  EXPECT_STATUS(adarts_trainer_run_epoch(resumed, NULL, NULL), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_evaluate(resumed, d, &b), ADARTS_OK);
+  EXPECT(a != NULL && b != NULL && strcmp(a, b) == 0); /* bit-identical weights give the same figures */
+  adarts_string_free(a);
+  adarts_string_free(b);
+  adarts_trainer_free(resumed);
+  adarts_trainer_free(reference);
+  adarts_dataset_free(d);
+  adarts_genotype_free(g);
+}
+
 int main(void) {
   test_library();
   test_datasets();
@@ -435,6 +489,7 @@ int main(void) {
   test_per_cell_alphas();
   test_genotypes();
   test_trainer();
+  test_trainer_checkpoint_and_resume();
   printf("%d checks, %d failures\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

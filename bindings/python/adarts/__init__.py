@@ -312,6 +312,19 @@ class Trainer(_Handle):
         """A model written by save(); it evaluates and saves but cannot train."""
         return cls(None, _pointer=native.adarts_trainer_load(_path(path), device))
 
+    @classmethod
+    def resume(cls, out_dir, overrides: JsonLike = None, train: Optional[Dataset] = None) -> "Trainer":
+        """Continues the training run in `out_dir` from its newest checkpoint, with the run's
+        genotype. `overrides` may change only threads, log_every, checkpoint_every,
+        checkpoint_keep and device; `train` must be the data the run trained on (None: the config's)."""
+        return cls(None, _pointer=native.adarts_trainer_resume(
+            _path(out_dir), _json_text(overrides) if overrides is not None else None,
+            train._h if train is not None else None))
+
+    def save_checkpoint(self) -> str:
+        """Writes a checkpoint of the whole training state into out_dir/checkpoints; returns its path."""
+        return native.adarts_trainer_save_checkpoint(self._h)
+
     def run_epoch(self, progress: Optional[ProgressCallback] = None) -> bool:
         """One training epoch; False when the callback or cancel() stopped it."""
         return _run_epoch(native.adarts_trainer_run_epoch, self._h, progress)

@@ -29,6 +29,7 @@
  * Versions:
  *  0.1  first ABI.
  *  0.2  adarts_search_save_checkpoint, adarts_search_resume,
+ *       adarts_trainer_save_checkpoint, adarts_trainer_resume,
  *       adarts_search_cell_count, adarts_search_cell_alphas (per-cell spaces),
  *       ADARTS_NUMERICAL_ERROR; search configs take cutout, drop_path_prob,
  *       auxiliary, auxiliary_weight, and layers 0 (the space's default).
@@ -201,6 +202,16 @@ ADARTS_API adarts_status adarts_trainer_evaluate(adarts_trainer* trainer, const 
 /* Weights, genotype and config in one file, written atomically. */
 ADARTS_API adarts_status adarts_trainer_save(const adarts_trainer* trainer, const char* path);
 ADARTS_API adarts_status adarts_trainer_genotype(const adarts_trainer* trainer, adarts_genotype** out);
+/* Writes a checkpoint of the whole training state into <out_dir>/checkpoints
+ * (as adarts_search_save_checkpoint); runs also write one at every epoch end
+ * and every checkpoint_every steps. `out_path` may be NULL. */
+ADARTS_API adarts_status adarts_trainer_save_checkpoint(adarts_trainer* trainer, char** out_path);
+/* Continues the training run in `out_dir` from its newest checkpoint that
+ * loads, with the run's genotype. `overrides_json` (may be NULL) may change
+ * only threads, log_every, checkpoint_every, checkpoint_keep and device.
+ * `train` (may be NULL: the config's) must be the data the run trained on. */
+ADARTS_API adarts_status adarts_trainer_resume(const char* out_dir, const char* overrides_json,
+                                               const adarts_dataset* train, adarts_trainer** out);
 
 #ifdef __cplusplus
 }

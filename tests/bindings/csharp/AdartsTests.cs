@@ -290,6 +290,30 @@ static class AdartsTests {
   }
 
   [Test]
+  static void TrainerCheckpointAndResumeContinueBitIdentically() {
+    string expected;
+    using (var g = Genotype.FromDartsText(DartsV2)) {
+      using (var reference = new Trainer(g, TrainConfig("train_resume_reference"), data)) {
+        reference.RunEpoch();
+        expected = reference.Evaluate(data);
+      }
+      using (var first = new Trainer(g, TrainConfig("train_resume"), data)) {
+        int calls = 0;
+        Check(!first.RunEpoch(p => ++calls >= 3), "stopped after step 3");
+        Check(first.SaveCheckpoint().Contains("epoch-000000-step-000003"), "checkpoint path");
+      }
+    }
+    string dir = Path.Combine(outDir, "train_resume");
+    var e = Throws<AdartsException>(() => Trainer.Resume(dir, "{\"lr\":0.5}", data), "changed lr");
+    Equal(Status.InvalidArgument, e.Status, "status");
+    Check(e.Message.Contains("lr"), "message names lr: " + e.Message);
+    using (var resumed = Trainer.Resume(dir, null, data)) {
+      Check(resumed.RunEpoch(), "the rest of the epoch");
+      Equal(expected, resumed.Evaluate(data), "the resumed run evaluates as the uninterrupted one");
+    }
+  }
+
+  [Test]
   static void TrainerFromGenotypeTrainsEvaluatesSavesAndLoads() {
     string model = Path.Combine(outDir, "model.pt");
     using (var g = Genotype.FromDartsText(DartsV2))

@@ -280,6 +280,23 @@ class LifetimeTest(Fixture):
 
 
 class TrainerTest(Fixture):
+    def test_checkpoint_and_resume_continue_bit_identically(self):
+        with adarts.Genotype.from_darts_text(DARTS_V2) as g:
+            with adarts.Trainer(g, train_config("train_resume_reference"), self.data) as reference:
+                reference.run_epoch()
+                expected = reference.evaluate(self.data)
+            with adarts.Trainer(g, train_config("train_resume"), self.data) as first:
+                self.assertFalse(first.run_epoch(lambda p: p.step >= 3))  # stops after step 3
+                path = first.save_checkpoint()
+                self.assertIn(os.path.join("train_resume", "checkpoints", "epoch-000000-step-000003"), path)
+        with self.assertRaises(adarts.AdartsError) as cm:
+            adarts.Trainer.resume(os.path.join(OUT, "train_resume"), {"lr": 0.5}, self.data)
+        self.assertEqual(cm.exception.status, adarts.Status.INVALID_ARGUMENT)
+        self.assertIn("lr", str(cm.exception))
+        with adarts.Trainer.resume(os.path.join(OUT, "train_resume"), None, self.data) as resumed:
+            self.assertTrue(resumed.run_epoch())
+            self.assertEqual(resumed.evaluate(self.data), expected)
+
     def test_train_evaluate_save_load(self):
         model = os.path.join(OUT, "model.pt")
         with adarts.Genotype.from_darts_text(DARTS_V2) as g, \

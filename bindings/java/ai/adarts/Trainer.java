@@ -44,6 +44,31 @@ public final class Trainer extends NativeResource {
     return new Trainer(out[0]);
   }
 
+  /**
+   * Continues the training run in {@code outDir} from its newest checkpoint, with the run's
+   * genotype. {@code overridesJson} (may be null) may change only threads, log_every,
+   * checkpoint_every, checkpoint_keep and device; {@code train} (may be null: the config's data)
+   * must be the data the run trained on.
+   */
+  public static Trainer resume(String outDir, String overridesJson, Dataset train) {
+    long[] out = {0};
+    try {
+      AdartsNative.adarts_trainer_resume(outDir, overridesJson, handleOf(train), out);
+    } finally {
+      Reference.reachabilityFence(train);
+    }
+    return new Trainer(out[0]);
+  }
+
+  /** Writes a checkpoint of the whole training state into out_dir/checkpoints; returns its path. */
+  public String saveCheckpoint() {
+    return call(h -> {
+      String[] out = new String[1];
+      AdartsNative.adarts_trainer_save_checkpoint(h, out);
+      return out[0];
+    });
+  }
+
   /** One training epoch; see {@link #runEpoch(ProgressListener)}. */
   public boolean runEpoch() {
     return runEpoch(null);

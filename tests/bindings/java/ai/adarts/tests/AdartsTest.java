@@ -304,6 +304,30 @@ public class AdartsTest {
   }
 
   @Test
+  public void trainerCheckpointAndResumeContinueBitIdentically() {
+    String expected;
+    try (Genotype g = Genotype.fromDartsText(DARTS_V2)) {
+      try (Trainer reference = new Trainer(g, trainConfig("train_resume_reference"), data)) {
+        reference.runEpoch();
+        expected = reference.evaluate(data);
+      }
+      try (Trainer first = new Trainer(g, trainConfig("train_resume"), data)) {
+        AtomicInteger calls = new AtomicInteger();
+        assertFalse(first.runEpoch(p -> calls.incrementAndGet() >= 3));
+        assertTrue(first.saveCheckpoint().contains("epoch-000000-step-000003"));
+      }
+    }
+    String dir = new File(out, "train_resume").getPath();
+    AdartsException e = assertThrows(AdartsException.class, () -> Trainer.resume(dir, "{\"lr\":0.5}", data));
+    assertEquals(Status.INVALID_ARGUMENT, e.getStatus());
+    assertTrue(e.getMessage(), e.getMessage().contains("lr"));
+    try (Trainer resumed = Trainer.resume(dir, null, data)) {
+      assertTrue(resumed.runEpoch());
+      assertEquals(expected, resumed.evaluate(data));
+    }
+  }
+
+  @Test
   public void trainerFromGenotypeTrainsEvaluatesSavesAndLoads() {
     String model = new File(out, "model.pt").getPath();
     try (Genotype g = Genotype.fromDartsText(DARTS_V2); Trainer t = new Trainer(g, trainConfig("train"), data)) {
