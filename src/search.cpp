@@ -158,19 +158,11 @@ Search::Search(SearchConfig config, Dataset data)
   val_loader_ = std::make_unique<BatchLoader>(val_half, config_.batch_size, true, true, augmentation,
                                               normalization, config_.seed * 4 + 2);
 
-  SupernetOptions options;
+  SupernetOptions options = supernet_options(config_.search_space());
   options.in_channels = data.channels();
   options.num_classes = data.num_classes;
   options.channels = config_.channels;
   options.layers = config_.layers;
-  options.steps = config_.steps;
-  options.multiplier = config_.steps;
-  const SearchSpace space = config_.search_space();
-  options.ops = space.ops;
-  options.edges = space.edges;
-  options.inputs_per_node = space.inputs_per_node;
-  options.space = space.name;
-  options.per_cell_alphas = space.per_cell_alphas;
   options.auxiliary = config_.auxiliary;
   options.auxiliary_weight = config_.auxiliary_weight;
   net_ = std::make_shared<Supernet>(options, generator_, device_);

@@ -13,6 +13,18 @@ namespace adarts {
 
 int64_t cell_edge_count(int64_t steps) { return steps * (steps + 3) / 2; }
 
+SupernetOptions supernet_options(const SearchSpace& space) {
+  SupernetOptions o;
+  o.steps = space.steps;
+  o.multiplier = space.steps;
+  o.ops = space.ops;
+  o.edges = space.edges;
+  o.inputs_per_node = space.inputs_per_node;
+  o.space = space.name;
+  o.per_cell_alphas = space.per_cell_alphas;
+  return o;
+}
+
 MixedOp::MixedOp(const std::vector<std::string>& ops, int64_t channels, int64_t stride) {
   for (size_t i = 0; i < ops.size(); ++i) {
     droppable_.push_back(!(ops[i] == "skip_connect" && stride == 1));

@@ -22,16 +22,11 @@ using adarts::test::expect_error;
 using adarts::test::temp_dir;
 
 std::shared_ptr<Supernet> make_net(const std::string& space_name, int64_t layers, bool auxiliary, uint64_t seed = 1) {
-  const SearchSpace space = make_search_space(space_name);
-  SupernetOptions o;
+  SupernetOptions o = supernet_options(make_search_space(space_name));
   o.in_channels = 1;
   o.num_classes = 4;
   o.channels = 4;
   o.layers = layers;
-  o.ops = space.ops;
-  o.edges = space.edges;
-  o.per_cell_alphas = space.per_cell_alphas;
-  o.space = space.name;
   o.auxiliary = auxiliary;
   at::Generator g = at::make_generator<at::CPUGeneratorImpl>(seed);
   return std::make_shared<Supernet>(o, g);

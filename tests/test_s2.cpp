@@ -29,14 +29,9 @@ using adarts::test::temp_dir;
 // An s2 supernet (chain edges, skip_connect and sep_conv_3x3, per-cell alphas).
 std::shared_ptr<Supernet> s2_net(int64_t layers, uint64_t seed = 1) {
   at::Generator g = at::make_generator<at::CPUGeneratorImpl>(seed);
-  const SearchSpace space = make_search_space("s2");
-  SupernetOptions o;
+  SupernetOptions o = supernet_options(make_search_space("s2"));
   o.channels = 4;
   o.layers = layers;
-  o.ops = space.ops;
-  o.edges = space.edges;
-  o.space = space.name;
-  o.per_cell_alphas = space.per_cell_alphas;
   return std::make_shared<Supernet>(o, g);
 }
 

@@ -39,6 +39,10 @@ struct SupernetOptions {
   double auxiliary_weight = 0.4;
 };
 
+// SupernetOptions{} over `space`: its ops, edges, inputs kept per node, name
+// and alpha sharing (shapes, classes and the rest keep their defaults).
+SupernetOptions supernet_options(const SearchSpace& space);
+
 struct SupernetOutput {
   at::Tensor logits;
   at::Tensor aux_logits;  // defined only in training mode with the auxiliary head

@@ -79,19 +79,11 @@ ProbeSubject fresh_subject(const SearchConfig& c) {
                                                   c.seed * 4 + 1);
   s.val = std::make_unique<adarts::BatchLoader>(val_half, c.batch_size, true, true, augmentation, normalization,
                                                 c.seed * 4 + 2);
-  adarts::SupernetOptions o;
+  adarts::SupernetOptions o = adarts::supernet_options(c.search_space());
   o.in_channels = data.channels();
   o.num_classes = data.num_classes;
   o.channels = c.channels;
   o.layers = c.cell_count();
-  o.steps = c.steps;
-  o.multiplier = c.steps;
-  const adarts::SearchSpace space = c.search_space();
-  o.ops = space.ops;
-  o.edges = space.edges;
-  o.inputs_per_node = space.inputs_per_node;
-  o.space = space.name;
-  o.per_cell_alphas = space.per_cell_alphas;
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(c.seed);
   s.net = std::make_shared<adarts::Supernet>(o, generator, s.device);
   s.sgd = std::make_unique<torch::optim::SGD>(
