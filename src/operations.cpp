@@ -152,10 +152,14 @@ at::Tensor AuxiliaryHead::forward(const at::Tensor& input) {
   return classifier_(x.flatten(1));
 }
 
-at::Tensor drop_path(const at::Tensor& x, double p, at::Generator& generator) {
+at::Tensor drop_path_mask(int64_t batch, double p, at::Generator& generator, const at::TensorOptions& options) {
   const double keep = 1.0 - p;
-  at::Tensor mask = at::empty({x.size(0), 1, 1, 1}, x.options().device(at::kCPU)).bernoulli_(keep, generator);
-  return x * mask.div_(keep).to(x.device());
+  at::Tensor mask = at::empty({batch, 1, 1, 1}, options.device(at::kCPU)).bernoulli_(keep, generator);
+  return mask.div_(keep).to(options.device());
+}
+
+at::Tensor drop_path(const at::Tensor& x, double p, at::Generator& generator) {
+  return x * drop_path_mask(x.size(0), p, generator, x.options());
 }
 
 std::shared_ptr<Operation> make_operation(const std::string& name, int64_t channels, int64_t stride,

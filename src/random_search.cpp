@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "adarts/error.h"
+#include "splitmix64.h"
 
 namespace adarts {
 
@@ -18,13 +19,7 @@ namespace json = boost::json;
 // ---------------------------------------------------------------------------
 // Sampling
 
-uint64_t ArchitectureSampler::next() {
-  // SplitMix64 (Steele, Lea and Flood 2014).
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+uint64_t ArchitectureSampler::next() { return splitmix64(state_ += kSplitMix64Gamma); }
 
 uint64_t ArchitectureSampler::below(uint64_t n) {
   if (n == 0) throw invalid_argument("ArchitectureSampler::below: n must be >= 1");

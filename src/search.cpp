@@ -21,6 +21,7 @@
 #include "adarts/monitor.h"
 #include "adarts/supernet.h"
 #include "checkpoint_io.h"
+#include "splitmix64.h"
 
 namespace adarts {
 namespace {
@@ -38,13 +39,8 @@ bool all_finite(const TensorList& tensors) {
   return true;
 }
 
-// SplitMix64 of (seed, index): independent-looking seeds from a counter.
-uint64_t mix_seed(uint64_t seed, uint64_t index) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (index + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+// The index-th value of a SplitMix64 stream started at `seed` (0-based): independent-looking seeds from a counter.
+uint64_t mix_seed(uint64_t seed, uint64_t index) { return splitmix64(seed + kSplitMix64Gamma * (index + 1)); }
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -206,7 +202,7 @@ StepResult Search::step() {
   // Architecture step.
   const WeightOptimizerState state = weight_optimizer_state(lr);
   if (fidelity_) {
-    fidelity_->before_arch_step(epoch_ * steps_per_epoch() + step_in_epoch_, *net_, train, val, state);
+    fidelity_->before_arch_step(global_step(), *net_, train, val, state);
   }
   TensorList arch_grad = estimator_->arch_gradient(*net_, train, val, state);
   TensorList alphas = net_->arch_parameters();

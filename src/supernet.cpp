@@ -52,9 +52,7 @@ at::Tensor MixedOp::forward(const at::Tensor& x, const at::Tensor& weights, doub
     at::Tensor scale = weights[static_cast<int64_t>(i)];
     if (generator && droppable_[i]) {
       // The per-sample mask folded into the edge weight: one multiplication of the activation.
-      const double keep = 1.0 - drop_prob;
-      const at::Tensor mask = at::empty({y.size(0), 1, 1, 1}, y.options().device(at::kCPU)).bernoulli_(keep, *generator);
-      scale = scale * mask.div_(keep).to(y.device());
+      scale = scale * drop_path_mask(y.size(0), drop_prob, *generator, y.options());
     }
     y = y * scale;
     sum = sum.defined() ? sum + y : y;

@@ -66,8 +66,10 @@ class AuxiliaryHead : public torch::nn::Module {
   torch::nn::Linear classifier_{nullptr};
 };
 
-// DARTS's drop_path: `x` times a per-sample Bernoulli(1 - p) mask scaled by
-// 1 / (1 - p). The mask is drawn on the CPU from `generator`.
+// DARTS's drop_path mask: a per-sample Bernoulli(1 - p) draw scaled by
+// 1 / (1 - p), shaped [batch, 1, 1, 1], drawn on the CPU from `generator` and
+// returned with `options` (device, dtype). drop_path(x) is x times it.
+at::Tensor drop_path_mask(int64_t batch, double p, at::Generator& generator, const at::TensorOptions& options);
 at::Tensor drop_path(const at::Tensor& x, double p, at::Generator& generator);
 
 // Builds the operation `name` (one of darts_op_names()) on `channels` channels.
