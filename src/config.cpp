@@ -81,17 +81,7 @@ EstimatorOptions SearchConfig::estimator_options() const {
 }
 
 SearchSpace SearchConfig::search_space() const {
-  std::vector<std::string> op_list;
-  std::string item;
-  for (char ch : ops + ",") {
-    if (ch == ',') {
-      if (!item.empty()) op_list.push_back(item);
-      item.clear();
-    } else if (ch != ' ') {
-      item += ch;
-    }
-  }
-  return make_search_space(space, op_list, static_cast<int>(steps));
+  return make_search_space(space, parse_op_list(ops), static_cast<int>(steps));
 }
 
 int64_t SearchConfig::cell_count() const { return layers > 0 ? layers : search_space().default_layers; }

@@ -1,11 +1,25 @@
 #include "adarts/search_space.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "adarts/error.h"
 #include "adarts/op_names.h"
 
 namespace adarts {
+
+std::vector<std::string> parse_op_list(const std::string& text) {
+  std::vector<std::string> ops;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    const size_t begin = item.find_first_not_of(" \t"), end = item.find_last_not_of(" \t");
+    if (begin != std::string::npos) ops.push_back(item.substr(begin, end - begin + 1));
+    start = comma + 1;
+  }
+  return ops;
+}
 
 std::vector<CellEdge> dense_edges(int steps) {
   std::vector<CellEdge> edges;

@@ -129,5 +129,12 @@ TEST(SearchSpace, ShortS1SearchWritesCollapseFigures) {
   validate(c);  // per-cell alphas are supported (tests/test_s2.cpp)
 }
 
+TEST(SearchSpace, OpListsAreCommaSeparatedWithBlanksAroundNames) {
+  EXPECT_EQ(parse_op_list("sep_conv_3x3, skip_connect"), (std::vector<std::string>{"sep_conv_3x3", "skip_connect"}));
+  EXPECT_EQ(parse_op_list(" none ,\tmax_pool_3x3,, "), (std::vector<std::string>{"none", "max_pool_3x3"}));
+  EXPECT_TRUE(parse_op_list("").empty());
+  EXPECT_TRUE(parse_op_list(" , ").empty());
+}
+
 }  // namespace
 }  // namespace adarts

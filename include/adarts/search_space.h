@@ -33,6 +33,11 @@ struct SearchSpace {
 SearchSpace make_search_space(const std::string& name, const std::vector<std::string>& ops = {},
                               int steps = 4);
 
+// A comma-separated op list as written in configs and options
+// ("sep_conv_3x3, skip_connect"): spaces and tabs around each name are
+// dropped and empty items skipped. Names are checked by make_search_space.
+std::vector<std::string> parse_op_list(const std::string& text);
+
 // Every earlier node into every intermediate node, and the s1/s2 chain.
 std::vector<CellEdge> dense_edges(int steps);
 std::vector<CellEdge> chain_edges(int steps);

@@ -6,7 +6,6 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
-#include <sstream>
 
 #include "adarts/random_search.h"
 #include "commands.h"
@@ -14,17 +13,6 @@
 namespace adarts::cli {
 
 namespace {
-
-std::vector<std::string> split_ops(const std::string& text) {
-  std::vector<std::string> ops;
-  std::stringstream in(text);
-  std::string op;
-  while (std::getline(in, op, ',')) {
-    const auto begin = op.find_first_not_of(" \t"), end = op.find_last_not_of(" \t");
-    if (begin != std::string::npos) ops.push_back(op.substr(begin, end - begin + 1));
-  }
-  return ops;
-}
 
 std::string percent(double fraction) { return fmt::format("{:.2f}%", 100.0 * fraction); }
 
@@ -97,7 +85,7 @@ std::function<int()> add_random_search_command(CLI::App& app) {
   cmd->add_option("--out", *out, "output directory (results.json, best_R.json, best_R.txt for shared-cell spaces)")->capture_default_str();
   return [cmd, config, ops, out]() -> int {
     if (!cmd->parsed()) return -1;
-    config->ops = split_ops(*ops);
+    config->ops = adarts::parse_op_list(*ops);
     return run(*config, *out);
   };
 }
