@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 #include <c10/util/Exception.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/sgd.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -146,7 +148,9 @@ Reader::Reader(const std::string& path, const std::string& format, int64_t versi
   if (!fs::exists(path, ec)) throw io_error("the " + what + " '" + path + "' does not exist");
   if (fs::is_directory(path, ec)) throw io_error("the " + what + " path '" + path + "' is a directory");
   if (::access(path.c_str(), R_OK) != 0) throw io_error("cannot read the " + what + " '" + path + "'");
-  guarded([&] { archive_.load_from(path); });
+  // Every tensor lands on the CPU whatever device wrote it: a checkpoint written
+  // on CUDA loads on a machine without one; callers copy into their device's tensors.
+  guarded([&] { archive_.load_from(path, at::Device(at::kCPU)); });
   c10::IValue v;
   bool tagged = false;
   guarded([&] { tagged = archive_.try_read("format", v) && v.isString() && v.toStringRef() == format; });
@@ -290,6 +294,26 @@ std::string fingerprint(const Dataset& data) {
     << data.num_classes << "/" << data.images.sum().item<int64_t>() << "/"
     << (data.labels * at::arange(data.size(), at::kLong)).sum().item<int64_t>();
   return s.str();
+}
+
+}  // namespace adarts::checkpoint_io
+
+namespace adarts::checkpoint_io {
+
+void move_optimizer_state(torch::optim::Optimizer& optimizer, at::Device device) {
+  auto move = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  for (auto& entry : optimizer.state()) {
+    torch::optim::OptimizerParamState* state = entry.second.get();
+    if (auto* sgd = dynamic_cast<torch::optim::SGDParamState*>(state)) {
+      sgd->momentum_buffer(move(sgd->momentum_buffer()));
+    } else if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(state)) {
+      adam->exp_avg(move(adam->exp_avg()));
+      adam->exp_avg_sq(move(adam->exp_avg_sq()));
+      adam->max_exp_avg_sq(move(adam->max_exp_avg_sq()));
+    } else {
+      throw std::logic_error("move_optimizer_state: an optimizer state of an unknown type");
+    }
+  }
 }
 
 }  // namespace adarts::checkpoint_io

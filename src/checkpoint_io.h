@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
 
 #include <cstdint>
@@ -45,6 +46,10 @@ std::string require_newest(const std::string& out_dir, const std::function<void(
 // same out_dir would mix with this one's) and clears the flag. Returns the path.
 std::string write_checkpoint(OutputArchive& archive, const std::string& out_dir, int64_t epoch, int64_t step,
                              int64_t keep, bool* clear_stale);
+// Moves an optimizer's state (SGD momentum buffers, Adam moments) to `device`:
+// archives load onto the CPU, so after Optimizer::load() the state follows the
+// parameters to the run's device.
+void move_optimizer_state(torch::optim::Optimizer& optimizer, at::Device device);
 // Throws invalid_argument listing `differences` (saved -> requested) unless it is empty.
 void refuse_resume(const std::string& what, const std::vector<std::string>& differences);
 

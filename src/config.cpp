@@ -57,6 +57,7 @@ void for_each_field(Config& c, Visitor&& visit) {
   visit("fidelity_every", c.fidelity_every);
   visit("seed", c.seed);
   visit("device", c.device);
+  visit("precision", c.precision);
   visit("threads", c.threads);
   visit("out_dir", c.out_dir);
   visit("log_every", c.log_every);
@@ -147,6 +148,7 @@ void validate(const SearchConfig& c) {
   require(c.arch_beta2 >= 0 && c.arch_beta2 < 1, "arch_beta2 must be in [0, 1)");
   non_negative(c.arch_weight_decay, "arch_weight_decay");
   non_negative(c.eta, "eta");
+  require(c.precision == "fp32" || c.precision == "bf16", "precision must be fp32 or bf16, got '" + c.precision + "'");
   require(c.threads >= 0, "threads must be >= 0 (0 = every core)");
   require(c.log_every >= 1, "log_every must be >= 1");
   require(c.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0 = only at epoch ends)");

@@ -31,7 +31,14 @@ TensorList detached_copy(const TensorList& tensors) {
   return out;
 }
 
-// Sets each weight to base + scale * direction, in place and outside autograd.
+// Sets each weight to base + scale * direction, in place and outside autograd;
+// `scale` is a 0-dim tensor on the weights' device (no host read).
+void set_weights(TensorList& weights, const TensorList& base, const TensorList& direction, const at::Tensor& scale) {
+  at::NoGradGuard no_grad;
+  for (size_t i = 0; i < weights.size(); ++i) weights[i].copy_(base[i]).addcmul_(direction[i], scale);
+}
+
+// The same with a host scalar (the unrolled SGD step of second-order DARTS).
 void set_weights(TensorList& weights, const TensorList& base, const TensorList& direction, double scale) {
   at::NoGradGuard no_grad;
   for (size_t i = 0; i < weights.size(); ++i) {
@@ -45,20 +52,29 @@ void restore_weights(TensorList& weights, const TensorList& saved) {
   for (size_t i = 0; i < weights.size(); ++i) weights[i].copy_(saved[i]);
 }
 
+// ||x|| over every tensor, as a 0-dim double tensor on the tensors' device.
+at::Tensor device_norm(const TensorList& x) {
+  std::vector<at::Tensor> squares;
+  squares.reserve(x.size());
+  for (const auto& t : x) squares.push_back(t.to(at::kDouble).square().sum());
+  return at::stack(squares).sum().sqrt();
+}
+
 // (f(w + r x) - f(w - r x)) / (2 r) with r = fd_scale / ||x||, where f is the
 // gradient of L(batch) with respect to `wrt` (weights or arch parameters).
-// The weights are restored bit for bit afterwards.
+// The weights are restored bit for bit afterwards. r stays on the device, so
+// the product needs no host synchronisation; x = 0 gives 0 (w is unchanged
+// and both gradients are equal).
 TensorList central_difference(BilevelProblem& problem, const Batch& batch, const TensorList& x,
                               bool wrt_arch, double fd_scale) {
   TensorList weights = problem.weights();
   const TensorList targets = wrt_arch ? problem.arch_parameters() : weights;
-  const double x_norm = norm(x);
-  if (x_norm == 0.0) {
-    TensorList zeros;
-    for (const auto& t : targets) zeros.push_back(at::zeros_like(t));
-    return zeros;
-  }
-  const double r = fd_scale / x_norm;
+  const at::Tensor x_norm = device_norm(x);
+  const at::ScalarType dtype = weights.front().scalar_type();
+  // The floor keeps r finite in float32 (<= 1e28 fd_scale) when x = 0.
+  const at::Tensor r_double = fd_scale / x_norm.clamp_min(1e-30);
+  const at::Tensor r = r_double.to(dtype);
+  const at::Tensor inverse_2r = (0.5 / r_double).to(dtype);
   const TensorList saved = detached_copy(weights);
 
   set_weights(weights, saved, x, r);
@@ -67,7 +83,7 @@ TensorList central_difference(BilevelProblem& problem, const Batch& batch, const
   TensorList minus = gradients(problem.loss(batch), targets);
   restore_weights(weights, saved);
 
-  for (size_t i = 0; i < plus.size(); ++i) plus[i] = (plus[i] - minus[i]) / (2.0 * r);
+  for (size_t i = 0; i < plus.size(); ++i) plus[i] = (plus[i] - minus[i]) * inverse_2r.to(plus[i].scalar_type());
   return plus;
 }
 
@@ -191,7 +207,7 @@ LossGradients loss_gradients(BilevelProblem& problem, const Batch& batch) {
   at::Tensor loss = problem.loss(batch);
   TensorList g = gradients(loss, inputs);
   LossGradients out;
-  out.loss = loss.item<double>();
+  out.loss = loss.detach();
   out.arch.assign(g.begin(), g.begin() + static_cast<std::ptrdiff_t>(arch.size()));
   out.weights.assign(g.begin() + static_cast<std::ptrdiff_t>(arch.size()), g.end());
   return out;

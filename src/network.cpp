@@ -5,6 +5,7 @@
 #include <torch/nn/modules/conv.h>
 
 #include <algorithm>
+#include <optional>
 #include <mutex>
 
 #include "adarts/error.h"
@@ -140,8 +141,15 @@ class Network::Cell : public torch::nn::Module {
 
   int64_t multiplier() const { return static_cast<int64_t>(concat_.size()); }
 
-  // `generator` is null when no path is dropped.
-  at::Tensor forward(const at::Tensor& s0, const at::Tensor& s1, double drop_prob, at::Generator* generator) {
+  // Drop-path masks one forward() takes: one per edge but the identities.
+  int64_t droppable_count() const {
+    int64_t n = 0;
+    for (const auto& e : edges_) n += !e.identity;
+    return n;
+  }
+
+  // `masks` is null when no path is dropped.
+  at::Tensor forward(const at::Tensor& s0, const at::Tensor& s1, DropPathMasks* masks) {
     std::vector<at::Tensor> states(static_cast<size_t>(nodes_));
     states[0] = preprocess0_->forward(s0);
     states[1] = preprocess1_->forward(s1);
@@ -152,7 +160,7 @@ class Network::Cell : public torch::nn::Module {
     for (const auto& e : edges_) {
       at::Tensor h = e.op->forward(states[static_cast<size_t>(e.from)]);
       if (counting()) count_convolutions(*e.op, h);
-      if (generator && !e.identity) h = drop_path(h, drop_prob, *generator);
+      if (masks && !e.identity) h = h * masks->next().to(h.scalar_type());
       at::Tensor& node = states[static_cast<size_t>(e.to)];
       node = node.defined() ? node + h : h;
     }
@@ -245,10 +253,16 @@ NetworkOutput Network::forward(const at::Tensor& images) {
   const at::Tensor input = images.contiguous(at::MemoryFormat::ChannelsLast);
   at::Tensor s0 = stems_[0]->forward(input);
   at::Tensor s1 = stems_.size() > 1 ? stems_[1]->forward(s0) : s0;
-  const bool drop = is_training() && drop_path_prob_ > 0.0;
+  // The masks of the whole pass in one draw from the network's generator, in cell and edge order.
+  std::optional<DropPathMasks> masks;
+  if (is_training() && drop_path_prob_ > 0.0) {
+    int64_t count = 0;
+    for (const auto& cell : cells_) count += cell->droppable_count();
+    masks.emplace(count, images.size(0), drop_path_prob_, generator_, classifier_->weight.options());
+  }
   NetworkOutput out;
   for (size_t i = 0; i < cells_.size(); ++i) {
-    at::Tensor s2 = cells_[i]->forward(s0, s1, drop_path_prob_, drop ? &generator_ : nullptr);
+    at::Tensor s2 = cells_[i]->forward(s0, s1, masks ? &*masks : nullptr);
     s0 = s1;
     s1 = s2;
     if (static_cast<int64_t>(i) == auxiliary_after_ && auxiliary_head_ && is_training()) {

@@ -4,7 +4,9 @@
 #include <torch/nn/modules/linear.h>
 
 #include <cmath>
+#include <stdexcept>
 
+#include "adarts/device.h"
 #include "adarts/error.h"
 
 namespace adarts {
@@ -152,14 +154,19 @@ at::Tensor AuxiliaryHead::forward(const at::Tensor& input) {
   return classifier_(x.flatten(1));
 }
 
-at::Tensor drop_path_mask(int64_t batch, double p, at::Generator& generator, const at::TensorOptions& options) {
+DropPathMasks::DropPathMasks(int64_t count, int64_t batch, double p, at::Generator& generator,
+                             const at::TensorOptions& options) {
   const double keep = 1.0 - p;
-  at::Tensor mask = at::empty({batch, 1, 1, 1}, options.device(at::kCPU)).bernoulli_(keep, generator);
-  return mask.div_(keep).to(options.device());
+  at::Tensor host = at::empty({count, batch, 1, 1, 1}, options.device(at::kCPU)).bernoulli_(keep, generator);
+  masks_ = to_device(host.div_(keep), options.device());
 }
 
-at::Tensor drop_path(const at::Tensor& x, double p, at::Generator& generator) {
-  return x * drop_path_mask(x.size(0), p, generator, x.options());
+at::Tensor DropPathMasks::next() {
+  if (next_ >= masks_.size(0)) {
+    throw std::logic_error("drop-path: the forward pass asked for more than the " + std::to_string(masks_.size(0)) +
+                         " masks drawn for it");
+  }
+  return masks_[next_++];
 }
 
 std::shared_ptr<Operation> make_operation(const std::string& name, int64_t channels, int64_t stride,

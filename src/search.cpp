@@ -2,10 +2,8 @@
 
 #include <ATen/ops/cross_entropy_loss.h>
 #include <boost/json.hpp>
-#include <c10/util/string_utils.h>
 #include <torch/cuda.h>
 #include <torch/types.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
 
@@ -21,7 +19,9 @@
 #include "adarts/monitor.h"
 #include "adarts/supernet.h"
 #include "checkpoint_io.h"
+#include "host_sync.h"
 #include "splitmix64.h"
+#include "torch_compat.h"
 
 namespace adarts {
 namespace {
@@ -31,13 +31,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kCheckpointFormat = "adarts.search-checkpoint";
 constexpr int64_t kCheckpointVersion = 1;
-
-bool all_finite(const TensorList& tensors) {
-  for (const auto& t : tensors) {
-    if (t.defined() && !at::isfinite(t).all().item<bool>()) return false;
-  }
-  return true;
-}
 
 // The index-th value of a SplitMix64 stream started at `seed` (0-based): independent-looking seeds from a counter.
 uint64_t mix_seed(uint64_t seed, uint64_t index) { return splitmix64(seed + kSplitMix64Gamma * (index + 1)); }
@@ -88,27 +81,6 @@ struct Search::Optimizers {
   torch::optim::SGD weights;
 };
 
-at::Device parse_device(const std::string& name) {
-  if (name == "cpu") return at::Device(at::kCPU);
-  if (name.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available()) {
-      throw unsupported("device '" + name + "' requested but CUDA is not available in this build or machine");
-    }
-    at::Device device(at::kCUDA);
-    try {
-      device = at::Device(name);
-    } catch (const std::exception&) {
-      throw invalid_argument("device must be cpu, cuda or cuda:N, got '" + name + "'");
-    }
-    if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
-      throw invalid_argument("device '" + name + "' does not exist: " + std::to_string(torch::cuda::device_count()) +
-                             " CUDA device(s) found");
-    }
-    return device;
-  }
-  throw invalid_argument("device must be cpu, cuda or cuda:N, got '" + name + "'");
-}
-
 Dataset load_search_dataset(const SearchConfig& config) {
   Dataset data;
   if (config.dataset == "synthetic") {
@@ -131,10 +103,8 @@ Search::Search(SearchConfig config, Dataset data)
   config_.layers = config_.cell_count();  // 0 = the space's default, written out resolved
   check_writable_directory(config_.out_dir);
   device_ = parse_device(config_.device);
-  // LibTorch's thread pool is per process: the last search created sets it.
-  const int threads = config_.threads > 0 ? static_cast<int>(config_.threads)
-                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (at::get_num_threads() != threads) at::set_num_threads(threads);
+  prepare_device(device_);
+  apply_threads(config_.threads);
   if (data.size() < 2 * config_.batch_size) {
     throw invalid_argument("the dataset has " + std::to_string(data.size()) +
                            " images; a search needs at least two batches (2 * batch_size = " +
@@ -161,6 +131,7 @@ Search::Search(SearchConfig config, Dataset data)
   options.layers = config_.layers;
   options.auxiliary = config_.auxiliary;
   options.auxiliary_weight = config_.auxiliary_weight;
+  options.precision = parse_precision(config_.precision);
   net_ = std::make_shared<Supernet>(options, generator_, device_);
   estimator_ = make_estimator(config_.estimator_options());
   if (config_.fidelity_every > 0) {
@@ -199,7 +170,7 @@ StepResult Search::step() {
   }
   auto [train, val] = next_batches();
 
-  // Architecture step.
+  // Architecture step. The finiteness check is the step's first host read.
   const WeightOptimizerState state = weight_optimizer_state(lr);
   if (fidelity_) {
     fidelity_->before_arch_step(global_step(), *net_, train, val, state);
@@ -207,30 +178,30 @@ StepResult Search::step() {
   TensorList arch_grad = estimator_->arch_gradient(*net_, train, val, state);
   TensorList alphas = net_->arch_parameters();
   StepResult result;
-  if (check_finite(all_finite(arch_grad), "architecture gradient")) {
+  if (check_finite(all_finite(arch_grad).item<bool>(), "architecture gradient")) {
     for (size_t i = 0; i < alphas.size(); ++i) alphas[i].mutable_grad() = arch_grad[i].detach();
     optimizers_->arch.step();
   } else {
     result.skipped = true;
   }
 
-  // Weight step.
+  // Weight step: loss, gradient norm and accuracy stay on the device until one
+  // read decides whether the update is applied (the step's second host read).
   optimizers_->weights.zero_grad();
   const SupernetOutput output = net_->forward_batch(train);
   const at::Tensor& logits = output.logits;
   const at::Tensor loss = net_->objective(output, train.labels);  // with the auxiliary term when enabled
   // Reported: the main head's loss, comparable with the validation loss.
-  result.train_loss = output.aux_logits.defined() ? at::cross_entropy_loss(logits, train.labels).item<double>()
-                                                  : loss.item<double>();
-  const double objective = loss.item<double>();
-  if (check_finite(std::isfinite(objective), "training loss (" + std::to_string(objective) + ")")) {
-    loss.backward();
-    const double grad_norm = torch::nn::utils::clip_grad_norm_(net_->weights(), config_.grad_clip);
-    if (check_finite(std::isfinite(grad_norm), "weight gradient (norm " + std::to_string(grad_norm) + ")")) {
-      optimizers_->weights.step();
-    } else {
-      result.skipped = true;
-    }
+  const at::Tensor main_loss = output.aux_logits.defined() ? at::cross_entropy_loss(logits, train.labels) : loss;
+  loss.backward();
+  const at::Tensor grad_norm = clip_grad_norm(net_->weights(), config_.grad_clip);
+  const at::Tensor correct_count = logits.detach().argmax(1).eq(train.labels).sum();
+  const std::vector<double> read = read_scalars({loss, main_loss, grad_norm, correct_count});
+  const double objective = read[0];
+  result.train_loss = read[1];
+  if (check_finite(std::isfinite(objective), "training loss (" + std::to_string(objective) + ")") &&
+      check_finite(std::isfinite(read[2]), "weight gradient (norm " + std::to_string(read[2]) + ")")) {
+    optimizers_->weights.step();
   } else {
     result.skipped = true;
   }
@@ -242,7 +213,7 @@ StepResult Search::step() {
   }
 
   const int64_t batch = train.labels.size(0);
-  const double correct = logits.argmax(1).eq(train.labels).sum().item<double>();
+  const double correct = read[3];
   result.train_accuracy = correct / static_cast<double>(batch);
 
   // A skipped step's non-finite loss stays out of the epoch's mean.
@@ -257,10 +228,10 @@ StepResult Search::step() {
 std::pair<Batch, Batch> Search::next_batches() {
   Batch train = train_loader_->next_cycling();
   Batch val = val_loader_->next_cycling();
-  train.images = train.images.to(device_);
-  train.labels = train.labels.to(device_);
-  val.images = val.images.to(device_);
-  val.labels = val.labels.to(device_);
+  train.images = to_device(train.images, device_);
+  train.labels = to_device(train.labels, device_);
+  val.images = to_device(val.images, device_);
+  val.labels = to_device(val.labels, device_);
   // Drop-path masks: fixed per batch (every forward of the step sees the same
   // ones) and derived from the seed and the global step, so a resumed run draws the same.
   net_->set_drop_path_prob(search_drop_path_prob(config_, epoch_));
@@ -274,12 +245,9 @@ WeightOptimizerState Search::weight_optimizer_state(double lr) {
   state.lr = lr;
   state.momentum = config_.weight_momentum;
   state.weight_decay = config_.weight_decay;
-  auto& sgd_state = optimizers_->weights.state();
   for (const auto& w : net_->weights()) {
-    auto it = sgd_state.find(c10::guts::to_string(w.unsafeGetTensorImpl()));
-    state.momentum_buffers.push_back(
-        it == sgd_state.end() ? at::Tensor()
-                              : static_cast<torch::optim::SGDParamState&>(*it->second).momentum_buffer());
+    const auto* sgd = torch_compat::param_state<torch::optim::SGDParamState>(optimizers_->weights, w);
+    state.momentum_buffers.push_back(sgd ? sgd->momentum_buffer() : at::Tensor());
   }
   return state;
 }
@@ -362,18 +330,21 @@ std::pair<double, double> Search::evaluate_validation() {
   // The whole validation half, in order, without augmentation.
   BatchLoader loader(val_loader_->dataset(), config_.batch_size, false, false, Augmentation{},
                      compute_normalization(train_loader_->dataset()), 0);
-  double loss_sum = 0.0, correct = 0.0;
+  // Sums stay on the device (loss in double, as the per-batch means were summed before) and are read once.
+  at::Tensor loss_sum = at::zeros({}, at::TensorOptions(device_).dtype(at::kDouble));
+  at::Tensor correct = at::zeros({}, at::TensorOptions(device_).dtype(at::kLong));
   int64_t samples = 0;
   Batch batch;
   while (loader.next(batch)) {
-    const at::Tensor images = batch.images.to(device_), labels = batch.labels.to(device_);
+    const at::Tensor images = to_device(batch.images, device_), labels = to_device(batch.labels, device_);
     const at::Tensor logits = net_->forward(images);
-    loss_sum += at::cross_entropy_loss(logits, labels).item<double>() * static_cast<double>(labels.size(0));
-    correct += logits.argmax(1).eq(labels).sum().item<double>();
+    loss_sum += at::cross_entropy_loss(logits, labels).to(at::kDouble) * static_cast<double>(labels.size(0));
+    correct += logits.argmax(1).eq(labels).sum();
     samples += labels.size(0);
   }
   net_->train();
-  return {loss_sum / static_cast<double>(samples), correct / static_cast<double>(samples)};
+  const std::vector<double> sums = read_scalars({loss_sum, correct});
+  return {sums[0] / static_cast<double>(samples), sums[1] / static_cast<double>(samples)};
 }
 
 EpochSummary Search::finish_epoch() {
@@ -625,6 +596,8 @@ void Search::load_checkpoint(const std::string& path) {
   reader.guarded([&] {
     optimizers_->arch.load(arch_optimizer);
     optimizers_->weights.load(weight_optimizer);
+    checkpoint_io::move_optimizer_state(optimizers_->arch, device_);
+    checkpoint_io::move_optimizer_state(optimizers_->weights, device_);
     generator_.set_state(generator_state);
     train_loader_->restore(train_state);
     val_loader_->restore(val_state);

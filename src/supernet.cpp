@@ -5,6 +5,8 @@
 #include <torch/nn/functional/loss.h>
 
 #include <cmath>
+#include <optional>
+#include <stdexcept>
 
 #include "adarts/error.h"
 #include "adarts/op_names.h"
@@ -37,8 +39,13 @@ MixedOp::MixedOp(const std::vector<std::string>& ops, int64_t channels, int64_t 
   }
 }
 
-at::Tensor MixedOp::forward(const at::Tensor& x, const at::Tensor& weights, double drop_prob,
-                            at::Generator* generator) {
+int64_t MixedOp::droppable_count() const {
+  int64_t n = 0;
+  for (size_t i = 0; i < ops_.size(); ++i) n += ops_[i] && droppable_[i];
+  return n;
+}
+
+at::Tensor MixedOp::forward(const at::Tensor& x, const at::Tensor& weights, DropPathMasks* masks) {
   at::Tensor sum, relu_x;
   for (size_t i = 0; i < ops_.size(); ++i) {
     if (!ops_[i]) continue;  // none: weight * 0 contributes nothing, to the output or any gradient
@@ -50,9 +57,10 @@ at::Tensor MixedOp::forward(const at::Tensor& x, const at::Tensor& weights, doub
       y = ops_[i]->forward(x);
     }
     at::Tensor scale = weights[static_cast<int64_t>(i)];
-    if (generator && droppable_[i]) {
-      // The per-sample mask folded into the edge weight: one multiplication of the activation.
-      scale = scale * drop_path_mask(y.size(0), drop_prob, *generator, y.options());
+    if (masks && droppable_[i]) {
+      // The per-sample mask folded into the edge weight: one multiplication of
+      // the activation, in its dtype (bf16 under autocast stays bf16).
+      scale = (scale * masks->next()).to(y.scalar_type());
     }
     y = y * scale;
     sum = sum.defined() ? sum + y : y;
@@ -76,15 +84,20 @@ SearchCell::SearchCell(const SupernetOptions& options, int64_t c_prev_prev, int6
   }
 }
 
+int64_t SearchCell::droppable_count() const {
+  int64_t n = 0;
+  for (const auto& edge : edges_) n += edge->droppable_count();
+  return n;
+}
+
 at::Tensor SearchCell::forward(const at::Tensor& s0, const at::Tensor& s1, const at::Tensor& weights,
-                               double drop_prob, at::Generator* generator) {
+                               DropPathMasks* masks) {
   std::vector<at::Tensor> states = {preprocess0_->forward(s0), preprocess1_->forward(s1)};
   size_t edge = 0;  // edges are ordered node by node
   for (int64_t node = 2; node < steps_ + 2; ++node) {
     at::Tensor sum;
     for (; edge < edge_list_.size() && edge_list_[edge].to == node; ++edge) {
-      at::Tensor y = edges_[edge]->forward(states[edge_list_[edge].from], weights[static_cast<int64_t>(edge)],
-                                           drop_prob, generator);
+      at::Tensor y = edges_[edge]->forward(states[edge_list_[edge].from], weights[static_cast<int64_t>(edge)], masks);
       sum = sum.defined() ? sum + y : y;
     }
     states.push_back(sum);
@@ -187,8 +200,15 @@ SupernetOutput Supernet::run(const at::Tensor& images, bool regularize, uint64_t
     weights_normal = at::softmax(alphas_normal_, -1);
     weights_reduce = at::softmax(alphas_reduce_, -1);
   }
-  at::Generator masks;
-  if (regularize && drop_path_prob_ > 0.0) masks = at::make_generator<at::CPUGeneratorImpl>(noise_seed);
+  // Convolutions in bf16 from here when asked; the alphas' softmax above stays fp32.
+  const AutocastScope autocast(device_, options_.precision);
+  std::optional<DropPathMasks> masks;
+  int64_t masks_count = 0;
+  if (regularize && drop_path_prob_ > 0.0) {
+    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(noise_seed);
+    for (const auto& cell : cells_) masks_count += cell->droppable_count();
+    masks.emplace(masks_count, images.size(0), drop_path_prob_, generator, images.options().dtype(options_.dtype));
+  }
   const at::Tensor input = options_.channels_last ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
   at::Tensor s0 = stem_bn_(stem_conv_(input));
   at::Tensor s1 = s0;
@@ -198,15 +218,17 @@ SupernetOutput Supernet::run(const at::Tensor& images, bool regularize, uint64_t
     const at::Tensor weights = options_.per_cell_alphas ? weights_cells[static_cast<int64_t>(i)]
                                : cell->reduction()     ? weights_reduce
                                                        : weights_normal;
-    at::Tensor s2 = cell->forward(s0, s1, weights, drop_path_prob_, masks.defined() ? &masks : nullptr);
+    at::Tensor s2 = cell->forward(s0, s1, weights, masks ? &*masks : nullptr);
     s0 = s1;
     s1 = s2;
     if (auxiliary_head_ && regularize && static_cast<int64_t>(i) == auxiliary_after_) {
-      out.aux_logits = auxiliary_head_->forward(s1);
+      out.aux_logits = auxiliary_head_->forward(s1).to(options_.dtype);
     }
   }
+  if (masks && masks->used() != masks_count) throw std::logic_error("drop-path: a pass used fewer masks than drawn");
   at::Tensor pooled = at::adaptive_avg_pool2d(s1, {1, 1}).flatten(1);
-  out.logits = classifier_(pooled);
+  // Losses and their gradients in the weights' dtype (fp32) whatever the precision of the passes.
+  out.logits = classifier_(pooled).to(options_.dtype);
   return out;
 }
 

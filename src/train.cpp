@@ -5,7 +5,6 @@
 #include <ATen/ops/cross_entropy_loss.h>
 #include <boost/json.hpp>
 #include <c10/util/Exception.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/sgd.h>
 #include <torch/serialize/archive.h>
 
@@ -20,8 +19,9 @@
 
 #include "adarts/error.h"
 #include "config_json.h"
-#include "adarts/search.h"  // parse_device
+#include "adarts/device.h"
 #include "checkpoint_io.h"
+#include "host_sync.h"
 
 namespace adarts {
 namespace {
@@ -65,6 +65,7 @@ void for_each_field(Config& c, Visitor&& visit) {
   visit("label_smoothing", c.label_smoothing);
   visit("seed", c.seed);
   visit("device", c.device);
+  visit("precision", c.precision);
   visit("threads", c.threads);
   visit("out_dir", c.out_dir);
   visit("log_every", c.log_every);
@@ -97,10 +98,6 @@ NetworkOptions network_options_from_json(const std::string& text) {
     throw parse_error(std::string("the model's network options are malformed: ") + e.what());
   }
   return o;
-}
-
-int64_t resolve_threads(int64_t threads) {
-  return threads > 0 ? threads : static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 }  // namespace
@@ -162,6 +159,7 @@ void validate(const TrainConfig& c) {
   require(c.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0 = only at epoch ends)");
   require(c.checkpoint_keep >= 0, "checkpoint_keep must be >= 0 (0 = no checkpoints)");
   require(!c.out_dir.empty(), "out_dir must not be empty");
+  require(c.precision == "fp32" || c.precision == "bf16", "precision must be fp32 or bf16, got '" + c.precision + "'");
   require(c.device == "cpu" || c.device.rfind("cuda", 0) == 0,
           "device must be cpu, cuda or cuda:N, got '" + c.device + "'");
 }
@@ -277,9 +275,9 @@ Trainer::Trainer(LoadTag, Genotype genotype, TrainConfig config, NetworkOptions 
 
 void Trainer::build(const NetworkOptions& options) {
   device_ = parse_device(config_.device);
-  // LibTorch's thread pool is per process: the last trainer created sets it.
-  const int threads = static_cast<int>(resolve_threads(config_.threads));
-  if (at::get_num_threads() != threads) at::set_num_threads(threads);
+  prepare_device(device_);
+  precision_ = parse_precision(config_.precision);
+  apply_threads(config_.threads);
   net_ = std::make_shared<Network>(genotype_, options, generator_);
   net_->to(device_);
   net_->train();
@@ -292,7 +290,19 @@ Trainer::~Trainer() = default;
 
 int64_t Trainer::steps_per_epoch() const { return train_loader_ ? train_loader_->batches_per_epoch() : 0; }
 
-at::Tensor Trainer::to_input(const at::Tensor& images) const { return images.to(device_); }
+at::Tensor Trainer::to_input(const at::Tensor& images) const { return to_device(images, device_); }
+
+NetworkOutput Trainer::forward(const at::Tensor& images) {
+  NetworkOutput out;
+  {
+    const AutocastScope autocast(device_, precision_);
+    out = net_->forward(images);
+  }
+  // Losses in fp32 whatever the precision of the pass.
+  out.logits = out.logits.to(at::kFloat);
+  if (out.aux_logits.defined()) out.aux_logits = out.aux_logits.to(at::kFloat);
+  return out;
+}
 
 TrainStepResult Trainer::step() {
   if (!train_loader_) {
@@ -309,10 +319,10 @@ TrainStepResult Trainer::step() {
 
   const Batch batch = train_loader_->next_cycling();
   const at::Tensor images = to_input(batch.images);
-  const at::Tensor labels = batch.labels.to(device_);
+  const at::Tensor labels = to_device(batch.labels, device_);
 
   optimizer_->sgd.zero_grad();
-  const NetworkOutput out = net_->forward(images);
+  const NetworkOutput out = forward(images);
   const at::Tensor loss =
       at::cross_entropy_loss(out.logits, labels, {}, at::Reduction::Mean, -100, config_.label_smoothing);
   at::Tensor total = loss;
@@ -322,26 +332,30 @@ TrainStepResult Trainer::step() {
         at::cross_entropy_loss(out.aux_logits, labels, {}, at::Reduction::Mean, -100, config_.label_smoothing);
     total = loss + config_.auxiliary_weight * aux_loss;
   }
-  const double total_value = total.item<double>();
+  total.backward();
+  // Loss, gradient norm and accuracy reach the host in one read (the step's only synchronisation).
+  const at::Tensor grad_norm = clip_grad_norm(net_->parameters(), config_.grad_clip);
+  const at::Tensor correct_count = out.logits.detach().argmax(1).eq(labels).sum();
+  const std::vector<double> read =
+      read_scalars({total, grad_norm, loss, aux_loss.defined() ? aux_loss : at::zeros_like(loss), correct_count});
+  const double total_value = read[0], grad_norm_value = read[1];
   if (!std::isfinite(total_value)) {
     throw numerical_error("non-finite training loss (" + std::to_string(total_value) + ") at epoch " +
                           std::to_string(epoch_ + 1) + " step " + std::to_string(step_in_epoch_ + 1) +
                           "; the run stops (its last checkpoint is kept). Lower the learning rate");
   }
-  total.backward();
-  const double grad_norm = torch::nn::utils::clip_grad_norm_(net_->parameters(), config_.grad_clip);
-  if (!std::isfinite(grad_norm)) {
-    throw numerical_error("non-finite weight gradient (norm " + std::to_string(grad_norm) + ") at epoch " +
+  if (!std::isfinite(grad_norm_value)) {
+    throw numerical_error("non-finite weight gradient (norm " + std::to_string(grad_norm_value) + ") at epoch " +
                           std::to_string(epoch_ + 1) + " step " + std::to_string(step_in_epoch_ + 1) +
                           "; the run stops (its last checkpoint is kept). Lower the learning rate");
   }
   optimizer_->sgd.step();
 
   TrainStepResult result;
-  result.loss = loss.item<double>();
-  result.aux_loss = aux_loss.defined() ? aux_loss.item<double>() : 0.0;
+  result.loss = read[2];
+  result.aux_loss = read[3];
   const int64_t n = labels.size(0);
-  const double correct = out.logits.detach().argmax(1).eq(labels).sum().item<double>();
+  const double correct = read[4];
   result.accuracy = correct / static_cast<double>(n);
 
   epoch_loss_sum_ += result.loss * static_cast<double>(n);
@@ -419,9 +433,9 @@ at::Tensor Trainer::predict(const Dataset& data, int64_t batch_size) {
   BatchLoader loader(data, b, /*shuffle=*/false, /*drop_last=*/false, Augmentation{}, normalization_, 0);
   std::vector<at::Tensor> logits;
   Batch batch;
-  while (loader.next(batch)) logits.push_back(net_->forward(to_input(batch.images)).logits.to(at::kCPU));
+  while (loader.next(batch)) logits.push_back(forward(to_input(batch.images)).logits);
   net_->train(was_training);
-  return at::cat(logits, 0);
+  return at::cat(logits, 0).cpu();  // one copy back to the host
 }
 
 EvalResult Trainer::evaluate(const Dataset& data, int64_t batch_size) {
@@ -569,6 +583,7 @@ void Trainer::load_checkpoint(const std::string& path) {
   reader.read_module("network", *net_);
   reader.guarded([&] {
     optimizer_->sgd.load(optimizer);
+    checkpoint_io::move_optimizer_state(optimizer_->sgd, device_);
     generator_.set_state(generator_state);
     train_loader_->restore(loader_state);
   });

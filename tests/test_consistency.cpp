@@ -47,7 +47,10 @@ TEST(DropPath, MixedEdgeDropsEachSampleOfEveryOpButTheIdentity) {
   const at::Tensor full = edge.forward(x, weights);  // no generator: nothing dropped
   const at::Tensor pool_term = full - 0.3 * x;       // 0.7 * avg_pool(x), BN on batch statistics
   at::Generator g = at::make_generator<at::CPUGeneratorImpl>(11);
-  const at::Tensor dropped = edge.forward(x, weights, p, &g);
+  ASSERT_EQ(edge.droppable_count(), 1);  // the pool; never the identity
+  DropPathMasks masks(edge.droppable_count(), x.size(0), p, g, x.options());
+  const at::Tensor dropped = edge.forward(x, weights, &masks);
+  EXPECT_EQ(masks.used(), 1);
   int kept = 0, dropped_samples = 0;
   for (int64_t n = 0; n < x.size(0); ++n) {
     if (at::allclose(dropped[n], 0.3 * x[n] + pool_term[n] / (1 - p), 1e-5, 1e-6)) {
@@ -64,7 +67,9 @@ TEST(DropPath, MixedEdgeDropsEachSampleOfEveryOpButTheIdentity) {
   MixedOp strided({"skip_connect"}, 2, /*stride=*/2);
   const at::Tensor y = strided.forward(x, at::tensor({1.0}));
   at::Generator g2 = at::make_generator<at::CPUGeneratorImpl>(11);
-  const at::Tensor y_dropped = strided.forward(x, at::tensor({1.0}), p, &g2);
+  ASSERT_EQ(strided.droppable_count(), 1);
+  DropPathMasks strided_masks(strided.droppable_count(), x.size(0), p, g2, x.options());
+  const at::Tensor y_dropped = strided.forward(x, at::tensor({1.0}), &strided_masks);
   int zeros = 0;
   for (int64_t n = 0; n < x.size(0); ++n) {
     if (y_dropped[n].abs().max().item<double>() == 0.0) {

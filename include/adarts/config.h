@@ -60,6 +60,7 @@ struct SearchConfig {
   // Runtime
   uint64_t seed = 2;
   std::string device = "cpu";  // cpu | cuda | cuda:N
+  std::string precision = "fp32";  // fp32 | bf16 (forward passes under autocast; alphas, BN, losses in fp32)
   int64_t threads = 0;         // 0 = every core
   std::string out_dir = "runs/search";
   int64_t log_every = 10;      // progress lines every N steps when stderr is not a terminal

@@ -79,7 +79,7 @@ std::unique_ptr<ArchGradientEstimator> make_estimator(const EstimatorOptions& op
 // ---- Building blocks, exposed for tests, probes and new estimators ----
 
 struct LossGradients {
-  double loss = 0.0;
+  at::Tensor loss;     // 0-dim, detached, on the problem's device: no host read unless asked
   TensorList arch;     // grad_a L
   TensorList weights;  // grad_w L
 };

@@ -66,11 +66,23 @@ class AuxiliaryHead : public torch::nn::Module {
   torch::nn::Linear classifier_{nullptr};
 };
 
-// DARTS's drop_path mask: a per-sample Bernoulli(1 - p) draw scaled by
-// 1 / (1 - p), shaped [batch, 1, 1, 1], drawn on the CPU from `generator` and
-// returned with `options` (device, dtype). drop_path(x) is x times it.
-at::Tensor drop_path_mask(int64_t batch, double p, at::Generator& generator, const at::TensorOptions& options);
-at::Tensor drop_path(const at::Tensor& x, double p, at::Generator& generator);
+// DARTS's drop_path masks for one forward pass: `count` per-sample
+// Bernoulli(1 - p) draws scaled by 1 / (1 - p), each shaped [batch, 1, 1, 1].
+// They are drawn together on the host from `generator`, in the order next()
+// hands them out, and reach `options`' device in one copy (non-blocking from
+// pinned memory on CUDA): one transfer per forward pass instead of one per
+// edge, and the same masks on every device for the same generator state.
+class DropPathMasks {
+ public:
+  DropPathMasks(int64_t count, int64_t batch, double p, at::Generator& generator, const at::TensorOptions& options);
+  // The next mask; an internal error when the forward pass asks for more than `count`.
+  at::Tensor next();
+  int64_t used() const { return next_; }
+
+ private:
+  at::Tensor masks_;  // [count, batch, 1, 1, 1] on the device
+  int64_t next_ = 0;
+};
 
 // Builds the operation `name` (one of darts_op_names()) on `channels` channels.
 // `bn_after_pool` adds a non-affine BN after pooling, as DARTS's search does.

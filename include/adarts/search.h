@@ -16,6 +16,7 @@
 
 #include "adarts/config.h"
 #include "adarts/data.h"
+#include "adarts/device.h"
 #include "adarts/genotype.h"
 #include "adarts/monitor.h"
 
@@ -65,9 +66,6 @@ struct EpochSummary {
 
 // Loads the dataset a config names (training split).
 Dataset load_search_dataset(const SearchConfig& config);
-
-// Resolves "cpu", "cuda", "cuda:N"; a clear error when CUDA is not available.
-at::Device parse_device(const std::string& name);
 
 class Search {
  public:

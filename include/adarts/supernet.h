@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "adarts/device.h"
 #include "adarts/estimator.h"
 #include "adarts/genotype.h"
 #include "adarts/operations.h"
@@ -32,6 +33,7 @@ struct SupernetOptions {
   std::string space = "darts";   // the name written into derived genotypes
   bool per_cell_alphas = false;  // s2: one alpha set per cell instead of a shared normal and reduce set
   at::ScalarType dtype = at::kFloat;  // kDouble for numerical checks
+  Precision precision = Precision::fp32;  // bf16: forward passes under autocast (device.h)
   bool channels_last = true;          // NHWC activations and weights (faster CPU convolutions)
   // Search/evaluation consistency (paper 4.1.2): DARTS's auxiliary head after
   // cell 2*layers/3, its loss added with this weight to training-mode losses.
@@ -55,11 +57,12 @@ int64_t cell_edge_count(int64_t steps);
 class MixedOp : public torch::nn::Module {
  public:
   MixedOp(const std::vector<std::string>& ops, int64_t channels, int64_t stride);
-  // `weights` is the edge's softmax row. With a generator, every operation
-  // but the identity (skip_connect at stride 1) has its output dropped per
-  // sample with probability `drop_prob`, as drop-path in the evaluation network.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& weights, double drop_prob = 0.0,
-                     at::Generator* generator = nullptr);
+  // `weights` is the edge's softmax row. With masks, every operation but the
+  // identity (skip_connect at stride 1) has its output multiplied by the next
+  // mask (dropped per sample), as drop-path in the evaluation network.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& weights, DropPathMasks* masks = nullptr);
+  // How many masks forward() takes: its operations other than none and the identity.
+  int64_t droppable_count() const;
 
  private:
   std::vector<std::shared_ptr<Operation>> ops_;  // nullptr for `none`: it adds nothing
@@ -70,9 +73,10 @@ class SearchCell : public torch::nn::Module {
  public:
   SearchCell(const SupernetOptions& options, int64_t c_prev_prev, int64_t c_prev, int64_t c,
              bool reduction, bool reduction_prev);
-  at::Tensor forward(const at::Tensor& s0, const at::Tensor& s1, const at::Tensor& weights, double drop_prob = 0.0,
-                     at::Generator* generator = nullptr);
+  at::Tensor forward(const at::Tensor& s0, const at::Tensor& s1, const at::Tensor& weights,
+                     DropPathMasks* masks = nullptr);
   bool reduction() const { return reduction_; }
+  int64_t droppable_count() const;  // drop-path masks one forward() takes
 
  private:
   bool reduction_;

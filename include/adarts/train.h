@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "adarts/data.h"
+#include "adarts/device.h"
 #include "adarts/genotype.h"
 #include "adarts/network.h"
 
@@ -54,6 +55,7 @@ struct TrainConfig {
   // Runtime
   uint64_t seed = 0;
   std::string device = "cpu";  // cpu | cuda | cuda:N
+  std::string precision = "fp32";  // fp32 | bf16 (forward passes under autocast; BN, losses, weights in fp32)
   int64_t threads = 0;         // 0 = every core
   std::string out_dir = "runs/train";
   int64_t log_every = 10;      // progress lines every N steps when stderr is not a terminal
@@ -213,10 +215,13 @@ class Trainer {
   void build(const NetworkOptions& options);
   void end_epoch();
   at::Tensor to_input(const at::Tensor& images) const;
+  // The network's forward pass in the configured precision, logits in fp32.
+  NetworkOutput forward(const at::Tensor& images);
 
   Genotype genotype_;
   TrainConfig config_;
   at::Device device_;
+  Precision precision_ = Precision::fp32;
   at::Generator generator_;
   Normalization normalization_;
   std::unique_ptr<BatchLoader> train_loader_;

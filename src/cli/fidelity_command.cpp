@@ -11,7 +11,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/ops/cross_entropy_loss.h>
-#include <c10/util/string_utils.h>
 
 #include <filesystem>
 #include <memory>
@@ -23,6 +22,7 @@
 #include "adarts/fidelity.h"
 #include "adarts/search.h"
 #include "adarts/supernet.h"
+#include "../torch_compat.h"
 #include "commands.h"
 
 namespace {
@@ -39,10 +39,10 @@ struct ProbeSubject {
 
   std::pair<adarts::Batch, adarts::Batch> next_pair() {
     adarts::Batch t = train->next_cycling(), v = val->next_cycling();
-    t.images = t.images.to(device);
-    t.labels = t.labels.to(device);
-    v.images = v.images.to(device);
-    v.labels = v.labels.to(device);
+    t.images = adarts::to_device(t.images, device);
+    t.labels = adarts::to_device(t.labels, device);
+    v.images = adarts::to_device(v.images, device);
+    v.labels = adarts::to_device(v.labels, device);
     return {t, v};
   }
 
@@ -51,11 +51,9 @@ struct ProbeSubject {
     s.lr = c.weight_lr;
     s.momentum = c.weight_momentum;
     s.weight_decay = c.weight_decay;
-    auto& state = sgd->state();
     for (const auto& w : net->weights()) {
-      auto it = state.find(c10::guts::to_string(w.unsafeGetTensorImpl()));
-      s.momentum_buffers.push_back(
-          it == state.end() ? at::Tensor() : static_cast<torch::optim::SGDParamState&>(*it->second).momentum_buffer());
+      const auto* param = adarts::torch_compat::param_state<torch::optim::SGDParamState>(*sgd, w);
+      s.momentum_buffers.push_back(param ? param->momentum_buffer() : at::Tensor());
     }
     return s;
   }
@@ -241,9 +239,7 @@ std::function<int()> add_fidelity_command(CLI::App& app) {
     c->crop_padding = 0;  // probes compare estimators on fixed batches: no augmentation needed
     c->horizontal_flip = false;
     adarts::validate(*c);
-    const int threads = c->threads > 0 ? static_cast<int>(c->threads)
-                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    at::set_num_threads(threads);
+    adarts::apply_threads(c->threads);
     std::unique_ptr<ProbeSubject> fresh;
     std::unique_ptr<CheckpointSubject> saved;
     if (checkpoint->empty()) {

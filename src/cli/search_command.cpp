@@ -195,6 +195,7 @@ std::function<int()> add_search_command(CLI::App& app) {
                "a fidelity probe (g2 vs amended / second-order terms) every N steps (0 = off)");
   options->add("--seed", &SearchConfig::seed, "random seed");
   options->add("--device", &SearchConfig::device, "cpu | cuda | cuda:N");
+  options->add("--precision", &SearchConfig::precision, "fp32 | bf16 (bf16: convolutions under autocast, alphas/BN/losses in fp32)");
   options->add("--threads", &SearchConfig::threads, "CPU threads (0 = every core)");
   options->add("--out", &SearchConfig::out_dir, "output directory");
   options->add("--log-every", &SearchConfig::log_every, "progress line every N steps when not on a terminal");

@@ -238,6 +238,7 @@ std::function<int()> add_train_command(CLI::App& app) {
   options->add("--label-smoothing", &TrainConfig::label_smoothing, "label smoothing of the training loss");
   options->add("--seed", &TrainConfig::seed, "random seed (weights, drop-path, data order)");
   options->add("--device", &TrainConfig::device, "cpu | cuda | cuda:N");
+  options->add("--precision", &TrainConfig::precision, "fp32 | bf16 (bf16: convolutions under autocast, alphas/BN/losses in fp32)");
   options->add("--threads", &TrainConfig::threads, "CPU threads (0 = every core)");
   options->add("--out", &TrainConfig::out_dir, "output directory (model.pt, metrics.jsonl, config.json, genotype.json)");
   options->add("--log-every", &TrainConfig::log_every, "progress line every N steps when not on a terminal");
