@@ -13,7 +13,9 @@
 #   scripts/gpu-check.sh [--quick]      (--quick: 1 round of 10 steps)
 #
 # Environment: PYTHON (default python3: the one holding torch), OUT (a folder
-# for the logs and the JSON results; default build-gpu/check), JOBS.
+# for the logs and the JSON results; default $BUILD_DIR/check), JOBS,
+# BUILD_DIR (default build-gpu), ADARTS_USE_BUNDLE=1 (use .deps/gpu/debs even
+# where the system has the packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -21,7 +23,8 @@ elapsed() { echo "$(( $(date +%s) - start )) s"; }
 say() { echo "gpu-check [$(elapsed)]: $*"; }
 
 PYTHON="${PYTHON:-python3}"
-OUT="${OUT:-build-gpu/check}"
+BUILD_DIR="${BUILD_DIR:-build-gpu}"
+OUT="${OUT:-$BUILD_DIR/check}"
 JOBS="${JOBS:-$(nproc)}"
 ROUNDS=2
 STEPS=20
@@ -45,41 +48,41 @@ if have_system_deps; then
   say "using the system's Boost, fmt, spdlog, CLI11, GoogleTest and zlib"
 else
   [ -d .deps/gpu/debs ] || { say ".deps/gpu/debs is missing: run scripts/gpu-bundle.sh where there is network"; exit 2; }
-  sysroot="$(pwd)/build-gpu/sysroot"
+  sysroot="$(pwd)/$BUILD_DIR-sysroot"
   rm -rf "$sysroot"
   mkdir -p "$sysroot"
   for deb in .deps/gpu/debs/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
   prefix_path="$prefix_path;$sysroot/usr"
   # zlib: Debian's headers with this machine's libz (the .deb's libz.so points at /lib/...1.2.13).
   libz=$(ls /lib/x86_64-linux-gnu/libz.so.1 /usr/lib/x86_64-linux-gnu/libz.so.1 /usr/lib64/libz.so.1 2>/dev/null | head -1)
-  if [ ! -f /usr/include/zlib.h ]; then
-    extra+=("-DZLIB_INCLUDE_DIR=$sysroot/usr/include" "-DZLIB_LIBRARY=$libz")
-  fi
+  [ -n "$libz" ] && extra+=("-DZLIB_LIBRARY=$libz")
+  [ -f /usr/include/zlib.h ] || extra+=("-DZLIB_INCLUDE_DIR=$sysroot/usr/include")
   export LD_LIBRARY_PATH="$sysroot/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   say "dependencies unpacked from .deps/gpu/debs into $sysroot"
 fi
 
 # --- 1. build ----------------------------------------------------------------
 generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-say "configuring build-gpu"
-cmake "${generator[@]}" -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix_path" \
+# Ninja where present, unless the build folder was made with another generator.
+command -v ninja >/dev/null && [ ! -f "$BUILD_DIR/CMakeCache.txt" ] && generator=(-G Ninja)
+say "configuring $BUILD_DIR"
+cmake "${generator[@]}" -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix_path" \
   -DADARTS_JAVA=OFF -DADARTS_CSHARP=OFF -DADARTS_PYTHON=OFF "${extra[@]}" > "$OUT/configure.log" 2>&1 ||
   { tail -40 "$OUT/configure.log"; exit 1; }
 grep 'adarts:' "$OUT/configure.log" || true
 say "building with $JOBS jobs"
-cmake --build build-gpu -j "$JOBS" > "$OUT/build.log" 2>&1 || { grep -E 'error|Error' -A5 "$OUT/build.log" | head -60; exit 1; }
+cmake --build "$BUILD_DIR" -j "$JOBS" > "$OUT/build.log" 2>&1 || { grep -E 'error|Error' -A5 "$OUT/build.log" | head -60; exit 1; }
 say "built"
 
 # --- 2. tests ----------------------------------------------------------------
 set +e
-(cd build-gpu && ctest -j "$JOBS" --timeout 300 --output-on-failure) > "$OUT/ctest.log" 2>&1
+(cd "$BUILD_DIR" && ctest -j "$JOBS" --timeout 300 --output-on-failure) > "$OUT/ctest.log" 2>&1
 tests_status=$?
 set -e
 grep -E 'tests passed|tests failed|Total Test time|\*\*\*Failed|\*\*\*Timeout|Not Run' "$OUT/ctest.log" | head -40
 grep -E '^\s*[0-9]+/[0-9]+ Test.*Cuda\.|capi_c_cuda' "$OUT/ctest.log" | sed 's/^ *//' | head -20
 # The figures the CUDA tests print (agreement with the CPU, bf16, memory).
-(cd build-gpu && ./tests/adarts_tests --gtest_filter='Cuda.*' 2>&1 | grep -E '^    |SKIPPED|PASSED|FAILED' | head -40) || true
+(cd "$BUILD_DIR" && ./tests/adarts_tests --gtest_filter='Cuda.*' 2>&1 | grep -E '^    |SKIPPED|PASSED|FAILED' | head -40) || true
 say "tests done (ctest status $tests_status)"
 
 if ! "$PYTHON" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then
@@ -90,7 +93,7 @@ fi
 # --- 3. benchmark ------------------------------------------------------------
 [ -d .deps/darts/cnn ] || say "warning: .deps/darts/cnn is missing; the reference cases will fail (bench/fetch_darts.md)"
 say "benchmark: $ROUNDS round(s) of $STEPS steps per case"
-"$PYTHON" bench/gpu_compare.py --bench build-gpu/bench_search_step --darts .deps/darts/cnn --device cuda \
+"$PYTHON" bench/gpu_compare.py --bench "$BUILD_DIR/bench_search_step" --darts .deps/darts/cnn --device cuda \
   --python "$PYTHON" --steps "$STEPS" --warmup 3 --rounds "$ROUNDS" --timeout 240 \
   --cases adarts-first,adarts-second,adarts-amended-fd,adarts-amended-exact,adarts-first-bf16,adarts-amended-bf16,ref-first,ref-second,paper-epoch \
   --out "$OUT/gpu_compare.json" | tee "$OUT/gpu_compare.md"

@@ -33,6 +33,9 @@
  *       adarts_search_cell_count, adarts_search_cell_alphas (per-cell spaces),
  *       ADARTS_NUMERICAL_ERROR; search configs take cutout, drop_path_prob,
  *       auxiliary, auxiliary_weight, and layers 0 (the space's default).
+ *       Added within 0.2: search and trainer configs take precision
+ *       ("fp32" | "bf16"); a checkpoint written on one device resumes on
+ *       another (the "device" override of the resume functions).
  */
 #ifndef ADARTS_ADARTS_H
 #define ADARTS_ADARTS_H
