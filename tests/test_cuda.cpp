@@ -23,9 +23,19 @@ namespace {
 
 using adarts::test::temp_dir;
 
+// The device these tests run on: "cuda", or with ADARTS_TEST_CUDA_AS_CPU=1 on
+// a machine without one, "cpu" (a dry run of the tests' own logic, so that a
+// scarce GPU session does not find a test's bugs; it proves nothing about CUDA).
+std::string gpu_name() {
+  if (torch::cuda::is_available()) return "cuda";
+  const char* dry = std::getenv("ADARTS_TEST_CUDA_AS_CPU");
+  return dry != nullptr && std::string(dry) == "1" ? "cpu" : "";
+}
+at::Device gpu() { return parse_device(gpu_name()); }
+
 #define REQUIRE_CUDA()                                                                                  \
   do {                                                                                                  \
-    if (!torch::cuda::is_available()) {                                                                 \
+    if (gpu_name().empty()) {                                                                           \
       GTEST_SKIP() << "no CUDA device here (" << (cuda_support::compiled() ? "LibTorch has CUDA" :      \
                                                   "this LibTorch has no CUDA") << "): CUDA test skipped"; \
     }                                                                                                   \
@@ -50,17 +60,19 @@ TEST(Cuda, EveryEstimatorStepsOnTheGpu) {
   for (const std::string estimator : {"first_order", "second_order", "amended", "implicit"}) {
     for (const std::string hvp : {"finite_difference", "exact"}) {
       if (estimator != "amended" && hvp == "exact") continue;
-      SearchConfig c = tiny_search("cuda_" + estimator + "_" + hvp, "cuda");
+      SearchConfig c = tiny_search("cuda_" + estimator + "_" + hvp, gpu_name());
       c.estimator = estimator;
       c.hvp = hvp;
       c.drop_path_prob = 0.2;
       c.cutout = 4;
       c.auxiliary = true;
+      c.fidelity_every = estimator == "first_order" ? 2 : 0;  // the probe (CG on exact HVPs) on the GPU too
+      c.implicit_iterations = 3;
       Search search(c, load_search_dataset(c));
       const at::Tensor before = search.alphas_normal();
       search.advance(5);  // into epoch 2: drop-path on
       const at::Tensor after = search.alphas_normal();
-      EXPECT_TRUE(search.supernet().arch_parameters().front().is_cuda());
+      EXPECT_EQ(search.supernet().arch_parameters().front().device().type(), gpu().type());
       EXPECT_TRUE(at::isfinite(after).all().item<bool>()) << estimator << " " << hvp;
       EXPECT_FALSE(at::equal(before, after)) << estimator << " " << hvp;
     }
@@ -69,7 +81,10 @@ TEST(Cuda, EveryEstimatorStepsOnTheGpu) {
 
 // One step's alpha gradient on CUDA equals the CPU's. In double precision
 // every kernel is IEEE double on both sides, so the only differences are
-// summation orders (relative 1e-12 or so): 1e-9 catches any real device bug.
+// summation orders (1e-15 relative per kernel), amplified by the central
+// differences of the second-order and amended estimators (the difference of
+// two gradients at w +- r u) to 1e-12..1e-10: the bound 1e-7 leaves room for
+// that and still catches any real device bug, which shows at 1e-2 or more.
 // In float32, cuDNN may use TF32 (10-bit mantissa) on Ampere and later, which
 // the CPU never does: there the test asks for cos >= 0.999 only.
 TEST(Cuda, AlphaGradientAgreesWithTheCpu) {
@@ -95,10 +110,10 @@ TEST(Cuda, AlphaGradientAgreesWithTheCpu) {
       const Batch train_cpu{at::randn({16, 3, 12, 12}, g, dtype), at::randint(5, {16}, g, at::kLong), 11};
       const Batch val_cpu{at::randn({16, 3, 12, 12}, g, dtype), at::randint(5, {16}, g, at::kLong), 12};
       auto on = [](const Batch& b, at::Device d) { return Batch{b.images.to(d), b.labels.to(d), b.noise_seed}; };
-      auto cpu = make(at::kCPU), gpu = make(at::kCUDA);
+      auto cpu = make(at::kCPU), on_gpu = make(gpu());
       WeightOptimizerState state;
       const TensorList a = make_estimator(eo)->arch_gradient(*cpu, train_cpu, val_cpu, state);
-      TensorList b = make_estimator(eo)->arch_gradient(*gpu, on(train_cpu, at::kCUDA), on(val_cpu, at::kCUDA), state);
+      TensorList b = make_estimator(eo)->arch_gradient(*on_gpu, on(train_cpu, gpu()), on(val_cpu, gpu()), state);
       for (auto& t : b) t = t.cpu();
       TensorList diff;
       for (size_t i = 0; i < a.size(); ++i) diff.push_back(a[i] - b[i]);
@@ -106,7 +121,7 @@ TEST(Cuda, AlphaGradientAgreesWithTheCpu) {
       std::printf("    %s %s: relative difference %.3g, cos %.8f\n", estimator.c_str(),
                   dtype == at::kDouble ? "fp64" : "fp32", rel, cos);
       if (dtype == at::kDouble) {
-        EXPECT_LT(rel, 1e-9) << estimator;
+        EXPECT_LT(rel, 1e-7) << estimator;
       } else {
         EXPECT_GE(cos, 0.999) << estimator;
       }
@@ -118,7 +133,7 @@ TEST(Cuda, AlphaGradientAgreesWithTheCpu) {
 // with the alphas and weights it held.
 TEST(Cuda, CheckpointsMoveBetweenDevices) {
   REQUIRE_CUDA();
-  for (const auto& [from, to] : {std::pair<std::string, std::string>{"cuda", "cpu"}, {"cpu", "cuda"}}) {
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{gpu_name(), "cpu"}, {"cpu", gpu_name()}}) {
     SearchConfig c = tiny_search("cuda_checkpoint_" + from, from);
     c.checkpoint_every = 2;
     Search first(c, load_search_dataset(c));
@@ -150,7 +165,7 @@ TEST(Cuda, RetrainingStepsEvaluatesAndResumes) {
   t.drop_path_prob = 0.2;
   t.auxiliary = true;
   t.cutout = 4;
-  t.device = "cuda";
+  t.device = gpu_name();
   t.out_dir = temp_dir("cuda_train");
   SearchConfig s = tiny_search("cuda_train_genotype", "cpu");
   const Genotype genotype = Search(s, load_search_dataset(s)).genotype();
@@ -179,10 +194,10 @@ TEST(Cuda, Bf16AlphaGradientAgreesWithFp32) {
     o.layers = 8;
     o.precision = p;
     at::Generator g = at::make_generator<at::CPUGeneratorImpl>(5);
-    return std::make_shared<Supernet>(o, g, at::kCUDA);
+    return std::make_shared<Supernet>(o, g, gpu());
   };
   at::Generator g = at::make_generator<at::CPUGeneratorImpl>(6);
-  const Batch val{at::randn({64, 3, 32, 32}, g).cuda(), at::randint(10, {64}, g, at::kLong).cuda(), 1};
+  const Batch val{at::randn({64, 3, 32, 32}, g).to(gpu()), at::randint(10, {64}, g, at::kLong).to(gpu()), 1};
   auto fp32 = make(Precision::fp32), bf16 = make(Precision::bf16);
   const TensorList a = torch::autograd::grad({fp32->loss(val)}, fp32->arch_parameters());
   const TensorList b = torch::autograd::grad({bf16->loss(val)}, bf16->arch_parameters());
@@ -195,15 +210,16 @@ TEST(Cuda, Bf16AlphaGradientAgreesWithFp32) {
 
 TEST(Cuda, MemoryStatisticsSeeTheSearch) {
   REQUIRE_CUDA();
-  cuda_support::reset_peak_memory(at::kCUDA);
-  SearchConfig c = tiny_search("cuda_memory", "cuda");
+  if (!gpu().is_cuda()) GTEST_SKIP() << "allocator statistics exist only on CUDA";
+  cuda_support::reset_peak_memory(gpu());
+  SearchConfig c = tiny_search("cuda_memory", gpu_name());
   Search search(c, load_search_dataset(c));
   search.advance(1);
-  cuda_support::synchronize(at::kCUDA);
-  const cuda_support::MemoryStats m = cuda_support::memory_stats(at::kCUDA);
+  cuda_support::synchronize(gpu());
+  const cuda_support::MemoryStats m = cuda_support::memory_stats(gpu());
   EXPECT_GT(m.peak_allocated_mib, 0.0);
   EXPECT_GE(m.peak_reserved_mib, m.peak_allocated_mib);
-  std::printf("    %s: peak %.1f MiB allocated\n", cuda_support::device_name(at::kCUDA).c_str(), m.peak_allocated_mib);
+  std::printf("    %s: peak %.1f MiB allocated\n", cuda_support::device_name(gpu()).c_str(), m.peak_allocated_mib);
 }
 
 }  // namespace
