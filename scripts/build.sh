@@ -4,8 +4,6 @@
 #   scripts/build.sh              ./build, against Debian's LibTorch 1.13 (CPU)
 #   scripts/build.sh --torch pip  ./build-torch2, against LibTorch 2.x with CUDA
 #                                 from the torch wheel of scripts/install-torch-pip.sh
-#                                 (core, CLI, C ABI, tests, bench; the Java, C# and
-#                                 Python bindings are built and tested in ./build)
 #
 # Any other LibTorch: cmake -S . -B build-mine -DCMAKE_PREFIX_PATH=/path/to/libtorch
 # (README, "Building against your own LibTorch").
@@ -25,8 +23,7 @@ case "$torch" in
   pip)
     prefix="$(./scripts/torch-prefix.sh)" || {
       echo "build: no torch venv; run scripts/install-deps.sh --torch pip first" >&2; exit 1; }
-    cmake -S . -B build-torch2 -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
-      -DADARTS_JAVA=OFF -DADARTS_CSHARP=OFF -DADARTS_PYTHON=OFF
+    cmake -S . -B build-torch2 -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix"
     cmake --build build-torch2 -j "$(nproc)" ;;
   *) echo "build: --torch must be debian or pip, got '$torch'" >&2; exit 2 ;;
 esac

@@ -2,7 +2,6 @@
 
 #include <ATen/ops/cross_entropy_loss.h>
 #include <boost/json.hpp>
-#include <torch/cuda.h>
 #include <torch/types.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
@@ -12,7 +11,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <thread>
 
 #include "adarts/error.h"
 #include "adarts/fidelity.h"

@@ -14,7 +14,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <thread>
 #include <type_traits>
 
 #include "adarts/error.h"

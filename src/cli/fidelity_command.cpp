@@ -14,7 +14,6 @@
 
 #include <filesystem>
 #include <memory>
-#include <thread>
 #include <unistd.h>
 
 #include "adarts/config.h"
