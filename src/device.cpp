@@ -93,7 +93,7 @@ at::Tensor all_finite(const std::vector<at::Tensor>& tensors) {
   for (const auto& t : tensors) {
     if (t.defined()) flags.push_back(at::isfinite(t).all());
   }
-  if (flags.empty()) return at::ones({}, at::kBool);
+  if (flags.empty()) return at::ones({}, at::kBool);  // nothing to check (no tensor to take a device from)
   return flags.size() == 1 ? flags.front() : at::stack(flags).all();
 }
 
@@ -102,7 +102,9 @@ at::Tensor clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_
   for (const auto& p : parameters) {
     if (p.grad().defined()) grads.push_back(p.grad());
   }
-  if (grads.empty()) return at::zeros({});
+  if (grads.empty()) {
+    return parameters.empty() ? at::zeros({}) : at::zeros({}, parameters.front().options().requires_grad(false));
+  }
   std::vector<at::Tensor> norms;
   norms.reserve(grads.size());
   for (const auto& g : grads) norms.push_back(g.norm(2));
