@@ -296,10 +296,6 @@ std::string fingerprint(const Dataset& data) {
   return s.str();
 }
 
-}  // namespace adarts::checkpoint_io
-
-namespace adarts::checkpoint_io {
-
 void move_optimizer_state(torch::optim::Optimizer& optimizer, at::Device device) {
   auto move = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
   for (auto& entry : optimizer.state()) {

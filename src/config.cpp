@@ -8,6 +8,7 @@
 #include <set>
 #include <type_traits>
 
+#include "adarts/device.h"
 #include "adarts/error.h"
 #include "adarts/implicit_gradient.h"
 #include "config_json.h"
@@ -148,7 +149,7 @@ void validate(const SearchConfig& c) {
   require(c.arch_beta2 >= 0 && c.arch_beta2 < 1, "arch_beta2 must be in [0, 1)");
   non_negative(c.arch_weight_decay, "arch_weight_decay");
   non_negative(c.eta, "eta");
-  require(c.precision == "fp32" || c.precision == "bf16", "precision must be fp32 or bf16, got '" + c.precision + "'");
+  parse_precision(c.precision);  // fp32 | bf16, naming the key when neither
   require(c.threads >= 0, "threads must be >= 0 (0 = every core)");
   require(c.log_every >= 1, "log_every must be >= 1");
   require(c.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0 = only at epoch ends)");

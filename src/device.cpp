@@ -57,6 +57,12 @@ at::Tensor to_device(const at::Tensor& host, at::Device device) {
   return host.to(device);
 }
 
+Batch to_device(Batch batch, at::Device device) {
+  batch.images = to_device(batch.images, device);
+  batch.labels = to_device(batch.labels, device);
+  return batch;
+}
+
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::fp32;
   if (name == "bf16") return Precision::bf16;

@@ -224,12 +224,8 @@ StepResult Search::step() {
 }
 
 std::pair<Batch, Batch> Search::next_batches() {
-  Batch train = train_loader_->next_cycling();
-  Batch val = val_loader_->next_cycling();
-  train.images = to_device(train.images, device_);
-  train.labels = to_device(train.labels, device_);
-  val.images = to_device(val.images, device_);
-  val.labels = to_device(val.labels, device_);
+  Batch train = to_device(train_loader_->next_cycling(), device_);
+  Batch val = to_device(val_loader_->next_cycling(), device_);
   // Drop-path masks: fixed per batch (every forward of the step sees the same
   // ones) and derived from the seed and the global step, so a resumed run draws the same.
   net_->set_drop_path_prob(search_drop_path_prob(config_, epoch_));
@@ -334,7 +330,8 @@ std::pair<double, double> Search::evaluate_validation() {
   int64_t samples = 0;
   Batch batch;
   while (loader.next(batch)) {
-    const at::Tensor images = to_device(batch.images, device_), labels = to_device(batch.labels, device_);
+    const Batch on_device = to_device(batch, device_);
+    const at::Tensor &images = on_device.images, &labels = on_device.labels;
     const at::Tensor logits = net_->forward(images);
     loss_sum += at::cross_entropy_loss(logits, labels).to(at::kDouble) * static_cast<double>(labels.size(0));
     correct += logits.argmax(1).eq(labels).sum();

@@ -158,7 +158,7 @@ void validate(const TrainConfig& c) {
   require(c.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0 = only at epoch ends)");
   require(c.checkpoint_keep >= 0, "checkpoint_keep must be >= 0 (0 = no checkpoints)");
   require(!c.out_dir.empty(), "out_dir must not be empty");
-  require(c.precision == "fp32" || c.precision == "bf16", "precision must be fp32 or bf16, got '" + c.precision + "'");
+  parse_precision(c.precision);  // fp32 | bf16, naming the key when neither
   require(c.device == "cpu" || c.device.rfind("cuda", 0) == 0,
           "device must be cpu, cuda or cuda:N, got '" + c.device + "'");
 }

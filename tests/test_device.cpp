@@ -18,6 +18,7 @@
 #include "adarts/train.h"
 #include "checkpoint_io.h"
 #include "host_sync.h"
+#include "test_problems.h"
 #include "test_util.h"
 #include "torch_compat.h"
 
@@ -177,14 +178,6 @@ TensorList alpha_gradient(Supernet& net, const Batch& batch) {
   return torch::autograd::grad({net.loss(batch)}, net.arch_parameters());
 }
 
-double cosine_of(const TensorList& a, const TensorList& b) { return cosine(a, b); }
-
-double relative_error(const TensorList& a, const TensorList& b) {
-  TensorList d;
-  for (size_t i = 0; i < a.size(); ++i) d.push_back(a[i] - b[i]);
-  return norm(d) / norm(b);
-}
-
 // bf16 forward passes: logits, alphas and their gradient stay fp32, and the
 // alpha gradient agrees with fp32's. bf16 keeps 8 significant bits (0.2 %
 // per rounding) and every activation of the 3 cells is rounded; the alpha
@@ -201,7 +194,7 @@ TEST(Precision, Bf16AlphaGradientAgreesWithFp32) {
     EXPECT_EQ(out.logits.scalar_type(), at::kFloat);
     const TensorList g32 = alpha_gradient(*fp32, batch), g16 = alpha_gradient(*bf16, batch);
     for (const auto& g : g16) EXPECT_EQ(g.scalar_type(), at::kFloat);
-    const double cos = cosine_of(g16, g32), err = relative_error(g16, g32);
+    const double cos = cosine(g16, g32), err = test_problems::relative_difference(g16, g32);
     if (std::getenv("ADARTS_SHOW_FIGURES")) std::printf("    seed %d: cos %.5f, relative error %.4f\n", static_cast<int>(seed), cos, err);
     EXPECT_GE(cos, 0.97) << "seed " << seed;
     EXPECT_LT(err, 0.30) << "seed " << seed;

@@ -8,6 +8,13 @@
 
 namespace adarts::test_problems {
 
+// ||a - reference|| / ||reference|| over tensor lists (gradients compared across devices or precisions).
+inline double relative_difference(const TensorList& a, const TensorList& reference) {
+  TensorList d;
+  for (size_t i = 0; i < a.size(); ++i) d.push_back(a[i] - reference[i]);
+  return norm(d) / norm(reference);
+}
+
 inline at::Tensor scalar_leaf(double v) { return at::full({1}, v, at::kDouble).set_requires_grad(true); }
 
 // Appendix A.1: L(w, a; x) = (w x - a)^2 with x_train = 1, x_val = 2; at

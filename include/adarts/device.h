@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "adarts/data.h"
+
 namespace adarts {
 
 // Resolves "cpu", "cuda", "cuda:N"; a clear error when CUDA is not available.
@@ -25,6 +27,8 @@ int apply_threads(int64_t threads);
 // and does not block the host (the caching host allocator keeps the pinned
 // buffer alive until the copy has run); on the CPU the tensor itself.
 at::Tensor to_device(const at::Tensor& host, at::Device device);
+// A batch's images and labels on `device` the same way (its noise seed kept).
+Batch to_device(Batch batch, at::Device device);
 
 // The arithmetic of the forward passes. fp32: everything in float32. bf16:
 // convolutions and matrix products in bfloat16 under autocast; alphas, their

@@ -37,12 +37,7 @@ struct ProbeSubject {
   at::Device device = at::kCPU;
 
   std::pair<adarts::Batch, adarts::Batch> next_pair() {
-    adarts::Batch t = train->next_cycling(), v = val->next_cycling();
-    t.images = adarts::to_device(t.images, device);
-    t.labels = adarts::to_device(t.labels, device);
-    v.images = adarts::to_device(v.images, device);
-    v.labels = adarts::to_device(v.labels, device);
-    return {t, v};
+    return {adarts::to_device(train->next_cycling(), device), adarts::to_device(val->next_cycling(), device)};
   }
 
   adarts::WeightOptimizerState optimizer_state(const SearchConfig& c) {
