@@ -36,7 +36,7 @@
 #include "adarts/error.h"
 #include "adarts/search.h"
 #include "adarts/supernet.h"
-#include "cuda_support.h"
+#include "runtime/cuda_support.h"
 
 namespace {
 

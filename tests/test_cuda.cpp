@@ -15,7 +15,7 @@
 #include "adarts/search.h"
 #include "adarts/supernet.h"
 #include "adarts/train.h"
-#include "cuda_support.h"
+#include "runtime/cuda_support.h"
 #include "test_problems.h"
 #include "test_util.h"
 

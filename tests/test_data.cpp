@@ -1,5 +1,5 @@
 // Tests for the dataset readers, the synthetic set, subsets, normalisation and
-// the batch loader (src/data.cpp).
+// the batch loader (src/data/data.cpp).
 #include "adarts/data.h"
 
 #include "adarts/error.h"

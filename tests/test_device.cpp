@@ -16,11 +16,11 @@
 #include "adarts/search.h"
 #include "adarts/supernet.h"
 #include "adarts/train.h"
-#include "checkpoint_io.h"
-#include "host_sync.h"
+#include "runtime/checkpoint_io.h"
+#include "runtime/host_sync.h"
 #include "test_problems.h"
 #include "test_util.h"
-#include "torch_compat.h"
+#include "runtime/torch_compat.h"
 
 namespace adarts {
 namespace {

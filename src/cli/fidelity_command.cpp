@@ -21,7 +21,7 @@
 #include "adarts/fidelity.h"
 #include "adarts/search.h"
 #include "adarts/supernet.h"
-#include "../torch_compat.h"
+#include "runtime/torch_compat.h"
 #include "commands.h"
 
 namespace {

@@ -16,10 +16,10 @@
 #include "adarts/fidelity.h"
 #include "adarts/monitor.h"
 #include "adarts/supernet.h"
-#include "checkpoint_io.h"
-#include "host_sync.h"
-#include "splitmix64.h"
-#include "torch_compat.h"
+#include "runtime/checkpoint_io.h"
+#include "runtime/host_sync.h"
+#include "runtime/splitmix64.h"
+#include "runtime/torch_compat.h"
 
 namespace adarts {
 namespace {

@@ -10,7 +10,7 @@
 #include <limits>
 
 #include "adarts/error.h"
-#include "splitmix64.h"
+#include "runtime/splitmix64.h"
 
 namespace adarts {
 

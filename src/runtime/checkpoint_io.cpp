@@ -1,4 +1,4 @@
-#include "checkpoint_io.h"
+#include "runtime/checkpoint_io.h"
 
 #include <boost/json.hpp>
 #include <c10/util/Exception.h>

@@ -11,7 +11,7 @@
 #include "adarts/device.h"
 #include "adarts/error.h"
 #include "adarts/implicit_gradient.h"
-#include "config_json.h"
+#include "runtime/config_json.h"
 
 namespace adarts {
 namespace {

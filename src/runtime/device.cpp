@@ -14,8 +14,8 @@
 #include <thread>
 
 #include "adarts/error.h"
-#include "host_sync.h"
-#include "torch_compat.h"
+#include "runtime/host_sync.h"
+#include "runtime/torch_compat.h"
 
 namespace adarts {
 

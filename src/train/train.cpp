@@ -17,10 +17,10 @@
 #include <type_traits>
 
 #include "adarts/error.h"
-#include "config_json.h"
+#include "runtime/config_json.h"
 #include "adarts/device.h"
-#include "checkpoint_io.h"
-#include "host_sync.h"
+#include "runtime/checkpoint_io.h"
+#include "runtime/host_sync.h"
 
 namespace adarts {
 namespace {
@@ -456,7 +456,7 @@ EvalResult Trainer::evaluate(const Dataset& data, int64_t batch_size) {
 }
 
 // ---------------------------------------------------------------------------
-// Save / load: one torch archive of named entries (src/checkpoint_io.h).
+// Save / load: one torch archive of named entries (src/runtime/checkpoint_io.h).
 
 void Trainer::save(const std::string& path) const {
   namespace io = checkpoint_io;

@@ -1,5 +1,5 @@
 // cuda_support.h for a LibTorch without CUDA: nothing to measure.
-#include "cuda_support.h"
+#include "runtime/cuda_support.h"
 
 #include "adarts/error.h"
 

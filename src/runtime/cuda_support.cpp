@@ -1,5 +1,5 @@
 // cuda_support.h for a LibTorch with CUDA (compiled only there).
-#include "cuda_support.h"
+#include "runtime/cuda_support.h"
 
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
