@@ -13,6 +13,7 @@
 #include "adarts/error.h"
 #include "adarts/genotype.h"
 #include "adarts/op_names.h"
+#include "adarts/supernet.h"
 #include "test_util.h"
 
 #ifndef ADARTS_FIXTURES_DIR

@@ -1,10 +1,9 @@
-// Genotypes: the discrete architecture a search ends with. Derivation from
-// architecture weights, the versioned JSON form, the original DARTS text form
-// and human-readable inspection.
+// Genotypes: the discrete architecture a search ends with. The versioned
+// JSON form, the original DARTS text form and human-readable inspection.
+// Torch-free: derivation from architecture weights is in supernet.h.
 #pragma once
 
-#include <ATen/ATen.h>
-
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -46,19 +45,6 @@ struct Genotype {
            reduction == o.reduction;
   }
 };
-
-// DARTS derivation for one cell: `weights` is softmax(alpha) as [edges, ops],
-// edges ordered node by node (node 2: from 0, 1; node 3: from 0, 1, 2; ...).
-// For each intermediate node keep the `inputs_per_node` incoming edges whose
-// strongest op other than `none` is strongest, and on each the strongest op
-// other than `none`. `op_names` names the columns.
-CellGenotype derive_cell(const at::Tensor& weights, const std::vector<std::string>& op_names,
-                         int steps, int inputs_per_node = 2);
-
-// The same for any edge list (e.g. the fixed edges of s1/s2): `weights` has one
-// row per entry of `edges`; each node keeps its `inputs_per_node` strongest inputs.
-CellGenotype derive_cell_on_edges(const at::Tensor& weights, const std::vector<std::string>& op_names,
-                                  const std::vector<CellEdge>& edges, int steps, int inputs_per_node = 2);
 
 // Original DARTS text: Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=[2, 3, 4, 5], ...)
 // exactly as Python prints the namedtuple. Pair k of a cell is an input of node

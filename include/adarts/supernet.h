@@ -53,6 +53,21 @@ struct SupernetOutput {
 // Number of edges of a dense (darts) cell with `steps` intermediate nodes (14 for 4).
 int64_t cell_edge_count(int64_t steps);
 
+// Genotype derivation from architecture weights, used by Supernet::genotype.
+
+// DARTS derivation for one cell: `weights` is softmax(alpha) as [edges, ops],
+// edges ordered node by node (node 2: from 0, 1; node 3: from 0, 1, 2; ...).
+// For each intermediate node keep the `inputs_per_node` incoming edges whose
+// strongest op other than `none` is strongest, and on each the strongest op
+// other than `none`. `op_names` names the columns.
+CellGenotype derive_cell(const at::Tensor& weights, const std::vector<std::string>& op_names,
+                         int steps, int inputs_per_node = 2);
+
+// The same for any edge list (e.g. the fixed edges of s1/s2): `weights` has one
+// row per entry of `edges`; each node keeps its `inputs_per_node` strongest inputs.
+CellGenotype derive_cell_on_edges(const at::Tensor& weights, const std::vector<std::string>& op_names,
+                                  const std::vector<CellEdge>& edges, int steps, int inputs_per_node = 2);
+
 // One edge: the weighted sum of every candidate operation.
 class MixedOp : public torch::nn::Module {
  public:

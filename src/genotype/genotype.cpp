@@ -1,19 +1,15 @@
-// Genotypes: derivation from architecture weights, the versioned JSON form, the
-// original DARTS text form, a table and Graphviz DOT.
+// Genotypes: the versioned JSON form, the original DARTS text form, a table
+// and Graphviz DOT.
 #include "adarts/genotype.h"
 
-#include <ATen/ATen.h>
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
-#include <numeric>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -790,83 +786,6 @@ std::string input_name(int node) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
-
-CellGenotype derive_cell(const at::Tensor& weights, const std::vector<std::string>& op_names,
-                         int steps, int inputs_per_node) {
-  if (steps < 1) throw invalid_argument("derive_cell: steps must be >= 1, got " + std::to_string(steps));
-  if (inputs_per_node < 1 || inputs_per_node > 2)
-    throw invalid_argument("derive_cell: inputs_per_node must be 1 or 2 (the first node has 2 inputs), got " +
-                           std::to_string(inputs_per_node));
-  if (!weights.defined()) throw invalid_argument("derive_cell: weights is an undefined tensor");
-  const std::int64_t num_edges = static_cast<std::int64_t>(steps) * (steps + 3) / 2;
-  if (weights.dim() != 2 || weights.size(0) != num_edges ||
-      weights.size(1) != static_cast<std::int64_t>(op_names.size())) {
-    std::ostringstream shape;
-    shape << weights.sizes();
-    throw invalid_argument("derive_cell: weights must have shape [" + std::to_string(num_edges) + ", " +
-                           std::to_string(op_names.size()) + "] (edges of " + std::to_string(steps) +
-                           " steps, ops), got " + shape.str());
-  }
-  if (!at::isFloatingType(weights.scalar_type()))
-    throw invalid_argument("derive_cell: weights must be a floating-point tensor");
-  std::vector<std::size_t> candidates;  // op columns other than none
-  for (std::size_t j = 0; j < op_names.size(); ++j) {
-    if (!is_known_op(op_names[j]))
-      throw invalid_argument("derive_cell: unknown op name '" + op_names[j] + "' in column " + std::to_string(j));
-    if (op_names[j] != "none") candidates.push_back(j);
-  }
-  if (candidates.empty()) throw invalid_argument("derive_cell: no op other than 'none' to choose from");
-
-  return derive_cell_on_edges(weights, op_names, dense_edges(steps), steps, inputs_per_node);
-}
-
-CellGenotype derive_cell_on_edges(const at::Tensor& weights, const std::vector<std::string>& op_names,
-                                  const std::vector<CellEdge>& edges, int steps, int inputs_per_node) {
-  if (!weights.defined() || weights.dim() != 2 || weights.size(0) != static_cast<std::int64_t>(edges.size()) ||
-      weights.size(1) != static_cast<std::int64_t>(op_names.size())) {
-    throw invalid_argument("derive_cell_on_edges: weights must have shape [" + std::to_string(edges.size()) + ", " +
-                           std::to_string(op_names.size()) + "] (edges, ops)");
-  }
-  std::vector<std::size_t> candidates;  // op columns other than none
-  for (std::size_t j = 0; j < op_names.size(); ++j) {
-    if (op_names[j] != "none") candidates.push_back(j);
-  }
-  if (candidates.empty()) throw invalid_argument("derive_cell: no op other than 'none' to choose from");
-  const at::Tensor w = weights.detach().to(at::kCPU, at::kDouble).contiguous();
-  const double* p = w.data_ptr<double>();
-  const std::size_t num_ops = op_names.size();
-  for (std::int64_t i = 0; i < w.numel(); ++i)
-    if (std::isnan(p[i])) throw invalid_argument("derive_cell: weights contain NaN");
-
-  CellGenotype cell;
-  for (int node = 2; node < steps + 2; ++node) {
-    std::vector<std::size_t> incoming;  // edge indices into `edges`
-    for (std::size_t e = 0; e < edges.size(); ++e) {
-      if (edges[e].to == node) incoming.push_back(e);
-    }
-    std::vector<std::size_t> best_op(incoming.size());
-    std::vector<double> strength(incoming.size());
-    for (std::size_t k = 0; k < incoming.size(); ++k) {
-      const double* row = p + incoming[k] * num_ops;
-      std::size_t best = candidates[0];
-      for (std::size_t j : candidates)
-        if (row[j] > row[best]) best = j;  // strict: the lower column wins ties
-      best_op[k] = best;
-      strength[k] = row[best];
-    }
-    std::vector<std::size_t> order(incoming.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return strength[a] > strength[b]; });
-    order.resize(std::min(order.size(), static_cast<std::size_t>(inputs_per_node)));
-    std::sort(order.begin(), order.end(),
-              [&](std::size_t a, std::size_t b) { return edges[incoming[a]].from < edges[incoming[b]].from; });
-    for (std::size_t k : order)
-      cell.edges.push_back(GenotypeEdge{op_names[best_op[k]], edges[incoming[k]].from, node});
-  }
-  for (int node = 2; node < steps + 2; ++node) cell.concat.push_back(node);
-  return cell;
-}
 
 const CellGenotype& Genotype::cell_for_layer(int64_t layer, int64_t layers) const {
   if (layer < 0 || layer >= layers)
