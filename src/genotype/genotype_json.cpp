@@ -1,4 +1,5 @@
-// The genotype JSON reader and writer: the versioned document of genotype.h.
+// The genotype JSON reader and writer: the versioned document of genotype.h,
+// as text and as a boost::json value (genotype_json.h).
 #include "genotype/genotype_json.h"
 
 #include <algorithm>
@@ -138,6 +139,26 @@ std::string write_json(const Genotype& g, const json::object* metadata) {
     write_pretty(out, json::value(*metadata), 2);
   }
   out += "\n}\n";
+  return out;
+}
+
+json::object edge_value(const GenotypeEdge& e) {
+  json::object o;
+  o["op"] = e.op;
+  o["from"] = e.from;
+  o["to"] = e.to;
+  return o;
+}
+
+json::array edges_value(const CellGenotype& cell) {
+  json::array edges;
+  for (const auto& e : edges_by_node(cell)) edges.push_back(edge_value(e));
+  return edges;
+}
+
+json::array concat_value(const std::vector<int>& concat) {
+  json::array out;
+  for (int node : concat) out.push_back(node);
   return out;
 }
 
@@ -338,6 +359,35 @@ Genotype genotype_from_json(const std::string& json) { return read_json(json, nu
 
 Genotype genotype_from_json(const std::string& json, std::string* metadata_json) {
   return read_json(json, metadata_json);
+}
+
+json::value genotype_to_value(const Genotype& g) {
+  check_for_writer(g, "to_json");
+  json::object doc;
+  doc["format"] = kFormat;
+  doc["version"] = g.per_cell() ? kPerCellVersion : kVersion;
+  doc["space"] = g.space;
+  if (g.per_cell()) {
+    json::array cells;
+    for (std::size_t c = 0; c < g.cells.size(); ++c) {
+      json::object cell;
+      cell["reduction"] = static_cast<bool>(g.reduction[c]);
+      cell["edges"] = edges_value(g.cells[c]);
+      cell["concat"] = concat_value(g.cells[c].concat);
+      cells.push_back(std::move(cell));
+    }
+    doc["cells"] = std::move(cells);
+  } else {
+    doc["normal"] = edges_value(g.normal);
+    doc["normal_concat"] = concat_value(g.normal.concat);
+    doc["reduce"] = edges_value(g.reduce);
+    doc["reduce_concat"] = concat_value(g.reduce.concat);
+  }
+  return doc;
+}
+
+Genotype genotype_from_value(const json::value& document, std::string* metadata_json) {
+  return read_document(document, metadata_json);
 }
 
 }  // namespace adarts

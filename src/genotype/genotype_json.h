@@ -1,5 +1,6 @@
-// Internal: what the other genotype files use from the JSON reader and
-// writer (genotype_json.cpp).
+// Internal: the versioned genotype JSON document (genotype.h) as a
+// boost::json value, for callers that put a genotype inside a larger JSON
+// document without writing and re-parsing its text.
 #pragma once
 
 #include <boost/json.hpp>
@@ -10,6 +11,16 @@
 #include "adarts/genotype.h"
 
 namespace adarts {
+
+// The document to_json(genotype) writes, as a value: same keys in the same
+// order, edges grouped by node, equal to json::parse(to_json(genotype)).
+// Throws what to_json throws for an invalid genotype.
+boost::json::value genotype_to_value(const Genotype& genotype);
+
+// Reads a document as genotype_from_json reads its text, with the same checks
+// and messages, and stores its "metadata" object in `metadata_json` when that
+// is not null ("" when the document has none).
+Genotype genotype_from_value(const boost::json::value& document, std::string* metadata_json = nullptr);
 
 namespace genotype_internal {
 

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "adarts/error.h"
+#include "genotype/genotype_json.h"
 #include "runtime/splitmix64.h"
 
 namespace adarts {
@@ -227,7 +228,7 @@ std::string random_search_json(const RandomSearchConfig& config, const RandomSea
     o["train_loss"] = c.train_loss;
     o["parameters"] = c.parameters;
     o["seconds"] = c.seconds;
-    o["genotype"] = json::parse(to_json(c.genotype));
+    o["genotype"] = genotype_to_value(c.genotype);
     out += (i ? ",\n    " : "\n    ") + json::serialize(o);
   }
   out += result.ranked.empty() ? "]\n}\n" : "\n  ]\n}\n";
