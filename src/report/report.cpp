@@ -422,43 +422,45 @@ std::string edge_name(const std::string& space, std::size_t edges, std::size_t i
   return node_name(place.from) + " → " + node_name(place.to);
 }
 
-std::vector<std::string> write_report(const std::vector<MetricsEpoch>& epochs, const std::string& out_dir) {
-  if (epochs.empty()) throw invalid_argument("write_report: no epochs to plot");
-  std::error_code ec;
-  std::filesystem::create_directories(out_dir, ec);
-  if (ec) throw io_error("cannot create the report directory '" + out_dir + "': " + ec.message());
+namespace {
 
-  // The weights must keep one shape over the run.
-  WeightShape normal_shape, reduce_shape, cell_shape;
-  std::size_t cell_count = 0;
+// The weight shapes of one run; each must stay the same over the epochs.
+struct RunShapes {
+  WeightShape normal, reduce, cell;
+  std::size_t cell_count = 0;  // the most per-cell weight matrices on one line
+};
+
+RunShapes check_run_shapes(const std::vector<MetricsEpoch>& epochs) {
+  RunShapes shapes;
   for (const auto& e : epochs) {
-    check_shape(normal_shape, e, e.normal, "alpha_softmax.normal");
-    check_shape(reduce_shape, e, e.reduce, "alpha_softmax.reduce");
+    check_shape(shapes.normal, e, e.normal, "alpha_softmax.normal");
+    check_shape(shapes.reduce, e, e.reduce, "alpha_softmax.reduce");
     for (std::size_t c = 0; c < e.cells.size(); ++c)
-      check_shape(cell_shape, e, e.cells[c], fmt::format("alpha_softmax.cells[{}]", c));
-    cell_count = std::max(cell_count, e.cells.size());
+      check_shape(shapes.cell, e, e.cells[c], fmt::format("alpha_softmax.cells[{}]", c));
+    shapes.cell_count = std::max(shapes.cell_count, e.cells.size());
   }
+  return shapes;
+}
 
-  FigureWriter out(out_dir);
-  const std::vector<double> x = epochs_x(epochs);
-  const std::string space = last_space(epochs);
-
-  // (a) Collapse curves (paper Figure 1).
+// (a) Collapse curves (paper Figure 1).
+void write_collapse_figure(FigureWriter& out, const std::vector<MetricsEpoch>& epochs, const std::vector<double>& x) {
   const auto collapse = keyed_series(epochs, &MetricsEpoch::collapse);
-  if (!collapse.empty()) {
-    LineChart chart;
-    chart.title = "Collapse monitor";
-    chart.x_label = "epoch";
-    chart.y_label = "share / weight";
-    chart.integer_x = true;
-    for (std::size_t i = 0; i < collapse.size(); ++i)
-      chart.series.push_back(series_of(collapse_label(collapse[i].first), palette_colour(i), x, collapse[i].second));
-    chart.y_min = 0.0;
-    chart.y_max = max_finite(chart.series, 1.0);
-    out.write("collapse.svg", chart.title, line_chart_svg(chart));
-  }
+  if (collapse.empty()) return;
+  LineChart chart;
+  chart.title = "Collapse monitor";
+  chart.x_label = "epoch";
+  chart.y_label = "share / weight";
+  chart.integer_x = true;
+  for (std::size_t i = 0; i < collapse.size(); ++i)
+    chart.series.push_back(series_of(collapse_label(collapse[i].first), palette_colour(i), x, collapse[i].second));
+  chart.y_min = 0.0;
+  chart.y_max = max_finite(chart.series, 1.0);
+  out.write("collapse.svg", chart.title, line_chart_svg(chart));
+}
 
-  // (d) Losses and accuracies.
+// (d) Losses and accuracies.
+void write_loss_and_accuracy_figures(FigureWriter& out, const std::vector<MetricsEpoch>& epochs,
+                                     const std::vector<double>& x) {
   auto column = [&](double MetricsEpoch::*member) {
     std::vector<double> y;
     for (const auto& e : epochs) y.push_back(e.*member);
@@ -478,104 +480,139 @@ std::vector<std::string> write_report(const std::vector<MetricsEpoch>& epochs, c
     chart.series.push_back(series_of("validation", palette_colour(1), x, val, true));
     out.write(name, title, line_chart_svg(chart));
   }
+}
 
-  // (b) Op weights of every edge, (c) entropy of every edge: normal and reduce cells.
-  struct CellKind {
-    const char* name;
-    const WeightMatrix MetricsEpoch::*weights;
-    std::vector<double> MetricsEpoch::*entropy;
-    const WeightShape* shape;
-  };
-  for (const CellKind& kind : {CellKind{"normal", &MetricsEpoch::normal, &MetricsEpoch::normal_entropy, &normal_shape},
-                               CellKind{"reduce", &MetricsEpoch::reduce, &MetricsEpoch::reduce_entropy, &reduce_shape}}) {
-    const std::string cell(kind.name);
-    if (kind.shape->present) {
-      SmallMultiples figure;
-      figure.title = "Op weights (softmax of alpha) per edge, " + cell + " cell";
-      const auto member = kind.weights;
-      figure.panels = edge_panels(
-          epochs, [member](const MetricsEpoch& e) { return (e.*member).empty() ? nullptr : &(e.*member); },
-          *kind.shape, space, "");
-      figure.legend = op_legend(*kind.shape);
-      figure.columns = 4;
-      // A row per node when the edge list is known.
-      for (std::size_t edge = 0; edge < kind.shape->edges; ++edge) {
-        const EdgePlace place = edge_place(space, kind.shape->edges, edge);
-        if (place.to < 0) {
-          figure.positions.clear();
-          break;
-        }
-        figure.positions.emplace_back(place.row, place.column);
-      }
-      out.write("op_weights_" + cell + ".svg", figure.title, small_multiples_svg(figure));
+// The normal or the reduction cell of a shared-cell run: where its weights and
+// entropies are in a MetricsEpoch and the shape of its weights.
+struct CellKind {
+  const char* name;
+  const WeightMatrix MetricsEpoch::*weights;
+  std::vector<double> MetricsEpoch::*entropy;
+  const WeightShape* shape;
+};
+
+// (b) Op weights of every edge of one cell kind.
+void write_op_weights_figure(FigureWriter& out, const std::vector<MetricsEpoch>& epochs, const CellKind& kind,
+                             const std::string& space) {
+  const std::string cell(kind.name);
+  SmallMultiples figure;
+  figure.title = "Op weights (softmax of alpha) per edge, " + cell + " cell";
+  const auto member = kind.weights;
+  figure.panels = edge_panels(
+      epochs, [member](const MetricsEpoch& e) { return (e.*member).empty() ? nullptr : &(e.*member); },
+      *kind.shape, space, "");
+  figure.legend = op_legend(*kind.shape);
+  figure.columns = 4;
+  // A row per node when the edge list is known.
+  for (std::size_t edge = 0; edge < kind.shape->edges; ++edge) {
+    const EdgePlace place = edge_place(space, kind.shape->edges, edge);
+    if (place.to < 0) {
+      figure.positions.clear();
+      break;
     }
-    std::size_t edges = 0;
-    for (const auto& e : epochs) edges = std::max(edges, (e.*kind.entropy).size());
-    if (edges > 0) {
-      LineChart chart;
-      chart.title = "Entropy of each edge's op weights, " + cell + " cell";
-      chart.x_label = "epoch";
-      chart.y_label = "entropy (nats)";
-      chart.integer_x = true;
-      for (std::size_t edge = 0; edge < edges; ++edge) {
-        std::vector<double> y;
-        for (const auto& e : epochs) y.push_back(edge < (e.*kind.entropy).size() ? (e.*kind.entropy)[edge] : kNaN);
-        // Per-cell spaces list the entropies of every cell's edges in turn.
-        const std::string label =
-            cell_shape.present && edges > cell_shape.edges && edges % cell_shape.edges == 0
-                ? fmt::format("cell {}: {}", edge / cell_shape.edges,
-                              edge_name(space, cell_shape.edges, edge % cell_shape.edges))
-                : edge_name(space, edges, edge);
-        chart.series.push_back(series_of(label, palette_colour(edge), x, y));
-      }
-      // The uniform distribution's entropy, ln(ops), as the ceiling.
-      const std::size_t ops = kind.shape->present ? kind.shape->columns : 0;
-      if (ops > 1) {
-        const double ceiling = std::log(static_cast<double>(ops));
-        chart.series.push_back(series_of(fmt::format("uniform: ln {} = {:.3f}", ops, ceiling), "#999999",
-                                         {x.front(), x.back()}, {ceiling, ceiling}, true));
-      }
-      out.write("entropy_" + cell + ".svg", chart.title, line_chart_svg(chart));
+    figure.positions.emplace_back(place.row, place.column);
+  }
+  out.write("op_weights_" + cell + ".svg", figure.title, small_multiples_svg(figure));
+}
+
+// (c) Entropy of every edge of one cell kind, when the lines have entropies.
+void write_entropy_figure(FigureWriter& out, const std::vector<MetricsEpoch>& epochs, const std::vector<double>& x,
+                          const CellKind& kind, const WeightShape& cell_shape, const std::string& space) {
+  const std::string cell(kind.name);
+  std::size_t edges = 0;
+  for (const auto& e : epochs) edges = std::max(edges, (e.*kind.entropy).size());
+  if (edges == 0) return;
+  LineChart chart;
+  chart.title = "Entropy of each edge's op weights, " + cell + " cell";
+  chart.x_label = "epoch";
+  chart.y_label = "entropy (nats)";
+  chart.integer_x = true;
+  for (std::size_t edge = 0; edge < edges; ++edge) {
+    std::vector<double> y;
+    for (const auto& e : epochs) y.push_back(edge < (e.*kind.entropy).size() ? (e.*kind.entropy)[edge] : kNaN);
+    // Per-cell spaces list the entropies of every cell's edges in turn.
+    const std::string label =
+        cell_shape.present && edges > cell_shape.edges && edges % cell_shape.edges == 0
+            ? fmt::format("cell {}: {}", edge / cell_shape.edges,
+                          edge_name(space, cell_shape.edges, edge % cell_shape.edges))
+            : edge_name(space, edges, edge);
+    chart.series.push_back(series_of(label, palette_colour(edge), x, y));
+  }
+  // The uniform distribution's entropy, ln(ops), as the ceiling.
+  const std::size_t ops = kind.shape->present ? kind.shape->columns : 0;
+  if (ops > 1) {
+    const double ceiling = std::log(static_cast<double>(ops));
+    chart.series.push_back(series_of(fmt::format("uniform: ln {} = {:.3f}", ops, ceiling), "#999999",
+                                     {x.front(), x.back()}, {ceiling, ceiling}, true));
+  }
+  out.write("entropy_" + cell + ".svg", chart.title, line_chart_svg(chart));
+}
+
+// Per-cell spaces: a row of edge panels per cell.
+void write_per_cell_op_weights_figure(FigureWriter& out, const std::vector<MetricsEpoch>& epochs,
+                                      const RunShapes& shapes, const std::string& space) {
+  SmallMultiples figure;
+  figure.title = "Op weights (softmax of alpha) per cell and edge";
+  for (std::size_t c = 0; c < shapes.cell_count; ++c) {
+    auto panels = edge_panels(
+        epochs, [c](const MetricsEpoch& e) { return c < e.cells.size() ? &e.cells[c] : nullptr; }, shapes.cell,
+        space, fmt::format("cell {}: ", c));
+    for (std::size_t edge = 0; edge < panels.size(); ++edge) {
+      figure.panels.push_back(std::move(panels[edge]));
+      figure.positions.emplace_back(static_cast<int>(c), static_cast<int>(edge));
     }
   }
+  figure.legend = op_legend(shapes.cell);
+  figure.panel_width = 190.0;
+  figure.panel_height = 140.0;
+  out.write("op_weights_cells.svg", figure.title, small_multiples_svg(figure));
+}
 
-  // Per-cell spaces: a row of edge panels per cell.
-  if (cell_shape.present) {
-    SmallMultiples figure;
-    figure.title = "Op weights (softmax of alpha) per cell and edge";
-    for (std::size_t c = 0; c < cell_count; ++c) {
-      auto panels = edge_panels(
-          epochs, [c](const MetricsEpoch& e) { return c < e.cells.size() ? &e.cells[c] : nullptr; }, cell_shape, space,
-          fmt::format("cell {}: ", c));
-      for (std::size_t edge = 0; edge < panels.size(); ++edge) {
-        figure.panels.push_back(std::move(panels[edge]));
-        figure.positions.emplace_back(static_cast<int>(c), static_cast<int>(edge));
-      }
-    }
-    figure.legend = op_legend(cell_shape);
-    figure.panel_width = 190.0;
-    figure.panel_height = 140.0;
-    out.write("op_weights_cells.svg", figure.title, small_multiples_svg(figure));
-  }
-
-  // (e) Fidelity figures: one panel per numeric key.
+// (e) Fidelity figures: one panel per numeric key.
+void write_fidelity_figure(FigureWriter& out, const std::vector<MetricsEpoch>& epochs, const std::vector<double>& x) {
   const auto fidelity = keyed_series(epochs, &MetricsEpoch::fidelity);
-  if (!fidelity.empty()) {
-    SmallMultiples figure;
-    figure.title = "Fidelity";
-    for (std::size_t i = 0; i < fidelity.size(); ++i) {
-      LineChart panel;
-      panel.title = fidelity[i].first;
-      panel.integer_x = true;
-      panel.legend = false;
-      panel.series.push_back(series_of(fidelity[i].first, palette_colour(i), x, fidelity[i].second));
-      figure.panels.push_back(std::move(panel));
-    }
-    figure.columns = 3;
-    figure.panel_width = 300.0;
-    figure.panel_height = 210.0;
-    out.write("fidelity.svg", figure.title, small_multiples_svg(figure));
+  if (fidelity.empty()) return;
+  SmallMultiples figure;
+  figure.title = "Fidelity";
+  for (std::size_t i = 0; i < fidelity.size(); ++i) {
+    LineChart panel;
+    panel.title = fidelity[i].first;
+    panel.integer_x = true;
+    panel.legend = false;
+    panel.series.push_back(series_of(fidelity[i].first, palette_colour(i), x, fidelity[i].second));
+    figure.panels.push_back(std::move(panel));
   }
+  figure.columns = 3;
+  figure.panel_width = 300.0;
+  figure.panel_height = 210.0;
+  out.write("fidelity.svg", figure.title, small_multiples_svg(figure));
+}
+
+}  // namespace
+
+std::vector<std::string> write_report(const std::vector<MetricsEpoch>& epochs, const std::string& out_dir) {
+  if (epochs.empty()) throw invalid_argument("write_report: no epochs to plot");
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) throw io_error("cannot create the report directory '" + out_dir + "': " + ec.message());
+
+  // The weights must keep one shape over the run.
+  const RunShapes shapes = check_run_shapes(epochs);
+
+  FigureWriter out(out_dir);
+  const std::vector<double> x = epochs_x(epochs);
+  const std::string space = last_space(epochs);
+  // The figures in the order index.html lists them.
+  write_collapse_figure(out, epochs, x);
+  write_loss_and_accuracy_figures(out, epochs, x);
+  for (const CellKind& kind :
+       {CellKind{"normal", &MetricsEpoch::normal, &MetricsEpoch::normal_entropy, &shapes.normal},
+        CellKind{"reduce", &MetricsEpoch::reduce, &MetricsEpoch::reduce_entropy, &shapes.reduce}}) {
+    if (kind.shape->present) write_op_weights_figure(out, epochs, kind, space);
+    write_entropy_figure(out, epochs, x, kind, shapes.cell, space);
+  }
+  if (shapes.cell.present) write_per_cell_op_weights_figure(out, epochs, shapes, space);
+  write_fidelity_figure(out, epochs, x);
   return out.finish();
 }
 
