@@ -91,38 +91,6 @@ char* copy_string(const std::string& s) {
   return out;
 }
 
-json::object parse_object(const char* text, const char* what) {
-  json::value v;
-  try {
-    v = json::parse(text);
-  } catch (const std::exception& e) {
-    throw adarts::parse_error(std::string(what) + " is not valid JSON: " + e.what());
-  }
-  if (!v.is_object()) throw adarts::parse_error(std::string(what) + " must be a JSON object");
-  return v.as_object();
-}
-
-adarts::NetworkOptions network_options_from_json(const char* text, adarts::NetworkOptions o) {
-  if (text == nullptr) return o;
-  for (const auto& [key, value] : parse_object(text, "network options")) {
-    const std::string k(key);
-    try {
-      if (k == "in_channels") o.in_channels = value.to_number<int64_t>();
-      else if (k == "num_classes") o.num_classes = value.to_number<int64_t>();
-      else if (k == "channels") o.channels = value.to_number<int64_t>();
-      else if (k == "layers") o.layers = value.to_number<int64_t>();
-      else if (k == "auxiliary") o.auxiliary = value.as_bool();
-      else if (k == "imagenet") o.imagenet = value.as_bool();
-      else throw adarts::parse_error("unknown network option '" + k + "'");
-    } catch (const adarts::Error&) {
-      throw;
-    } catch (const std::exception&) {
-      throw adarts::parse_error("network option '" + k + "' has the wrong type");
-    }
-  }
-  return o;
-}
-
 }  // namespace
 
 extern "C" {
@@ -416,8 +384,9 @@ adarts_status adarts_genotype_parameter_count(const adarts_genotype* genotype, c
   ADARTS_REQUIRE(genotype);
   ADARTS_REQUIRE(out);
   return guarded([&] {
+    const adarts::NetworkOptions defaults = adarts::default_network_options(genotype->genotype);
     const adarts::NetworkOptions options =
-        network_options_from_json(network_json, adarts::default_network_options(genotype->genotype));
+        network_json != nullptr ? adarts::network_options_from_json(network_json, defaults) : defaults;
     at::NoGradGuard no_grad;
     adarts::Network network(genotype->genotype, options, at::make_generator<at::CPUGeneratorImpl>(0));
     *out = network.parameter_count(options.auxiliary);
@@ -436,8 +405,8 @@ adarts_status adarts_trainer_create(const adarts_genotype* genotype, const char*
     const adarts::TrainConfig config = adarts::train_config_from_json(config_json);
     adarts::validate(config);
     auto handle = std::make_unique<adarts_trainer>();
-    handle->impl = std::make_unique<adarts::Trainer>(
-        genotype->genotype, config, train != nullptr ? train->data : adarts::load_train_dataset(config, true));
+    handle->impl = train != nullptr ? std::make_unique<adarts::Trainer>(genotype->genotype, config, train->data)
+                                    : std::make_unique<adarts::Trainer>(genotype->genotype, config);
     *out = handle.release();
     return ADARTS_OK;
   });

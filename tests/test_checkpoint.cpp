@@ -1,5 +1,6 @@
 // Checkpoints of a search and of a re-training: exact resume, atomic writes,
 // corrupt files, refused resumes, non-finite losses.
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -272,6 +273,101 @@ TEST(TrainCheckpoint, ResumeIsBitIdentical) {
                {"another configuration", "lr: "});
   expect_error([&] { Trainer(read_genotype_file(std::string(ADARTS_FIXTURES_DIR) + "/genotypes/darts_v2.txt"), c, train).load_checkpoint(path); }, ErrorKind::invalid_argument,
                {"another genotype"});
+}
+
+
+// ---- Files written by adarts 0.2.0 (tests/fixtures/v0.2.0/README.md) still load ----
+
+namespace compat {
+
+const std::string kFixtures = std::string(ADARTS_FIXTURES_DIR) + "/v0.2.0";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+// A number of a flat JSON line (or object text) by key.
+double json_number(const std::string& text, const std::string& key) {
+  return boost::json::parse(text).as_object().at(key).to_number<double>();
+}
+
+// The run folder of the fixture copied to a scratch directory (a resume writes into it).
+std::string copy_run(const std::string& which, const std::string& name) {
+  const std::string dir = temp_dir(name);
+  fs::copy(kFixtures + "/" + which, dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  return dir;
+}
+
+}  // namespace compat
+
+// Resumed from 0.2.0's epoch-1 checkpoint, the search's epoch 2 ends where
+// 0.2.0's uninterrupted run did. Same code path and thread count: the alphas
+// agree to float rounding (~1e-7 relative); 1e-5 allows another CPU's
+// vector width in the reductions.
+TEST(Compat, SearchCheckpointOf020Resumes) {
+  const std::string dir = compat::copy_run("search", "compat_search");
+  std::unique_ptr<Search> search = Search::resume(dir);
+  ASSERT_EQ(search->epoch(), 1);
+  search->run_epoch();
+  ASSERT_EQ(search->epoch(), 2);
+  const boost::json::value expected =
+      boost::json::parse(compat::read_file(compat::kFixtures + "/search/expected_alphas_epoch2.json"));
+  const boost::json::array& expected_alphas = expected.as_object().at("arch_parameters").as_array();
+  const TensorList alphas = search->supernet().arch_parameters();
+  ASSERT_EQ(alphas.size(), expected_alphas.size());
+  for (size_t i = 0; i < alphas.size(); ++i) {
+    const at::Tensor got = alphas[i].detach().to(at::kDouble).flatten();
+    std::vector<double> want;
+    for (const auto& row : expected_alphas[i].as_array()) {
+      for (const auto& v : row.as_array()) want.push_back(v.to_number<double>());
+    }
+    ASSERT_EQ(got.numel(), static_cast<int64_t>(want.size()));
+    const at::Tensor w = at::tensor(want, at::kDouble);
+    EXPECT_LE((got - w).norm().item<double>(), 1e-5 * w.norm().item<double>()) << "alpha tensor " << i;
+  }
+  const std::vector<std::string> lines = compat::lines_of(dir + "/metrics.jsonl");
+  const std::vector<std::string> expected_lines = compat::lines_of(compat::kFixtures + "/search/expected_metrics.jsonl");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], expected_lines[0]);  // carried by the checkpoint, unchanged
+  EXPECT_NEAR(compat::json_number(lines[1], "val_loss"), compat::json_number(expected_lines[1], "val_loss"), 1e-5);
+}
+
+// 0.2.0's training checkpoints hold no metrics lines: the resumed run keeps
+// the metrics file's lines up to the checkpoint and continues it; epoch 2's
+// figures are 0.2.0's (same tolerance argument as above).
+TEST(Compat, TrainCheckpointOf020Resumes) {
+  const std::string dir = compat::copy_run("train", "compat_train");
+  std::unique_ptr<Trainer> trainer = Trainer::resume(dir);
+  ASSERT_EQ(trainer->epoch(), 1);
+  const TrainEpochSummary s = trainer->run_epoch();
+  const std::vector<std::string> expected = compat::lines_of(compat::kFixtures + "/train/metrics.jsonl");
+  ASSERT_EQ(expected.size(), 2u);
+  EXPECT_NEAR(s.train_loss, compat::json_number(expected[1], "train_loss"), 1e-5);
+  EXPECT_NEAR(s.test.loss, compat::json_number(expected[1], "test_loss"), 1e-5);
+  const std::vector<std::string> lines = compat::lines_of(dir + "/metrics.jsonl");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], expected[0]);
+  EXPECT_NEAR(compat::json_number(lines[1], "test_loss"), compat::json_number(expected[1], "test_loss"), 1e-5);
+}
+
+// 0.2.0's model file loads and evaluates as 0.2.0's `adarts evaluate` did.
+TEST(Compat, ModelFileOf020Loads) {
+  std::unique_ptr<Trainer> model = Trainer::load(compat::kFixtures + "/train/model_epoch2.pt");
+  EXPECT_EQ(model->epoch(), 2);
+  const EvalResult r = model->evaluate(load_train_dataset(model->config(), /*train=*/false));
+  const std::vector<std::string> expected = compat::lines_of(compat::kFixtures + "/train/metrics.jsonl");
+  EXPECT_EQ(r.samples, 8);
+  EXPECT_NEAR(r.loss, compat::json_number(expected[1], "test_loss"), 1e-5);
 }
 
 }  // namespace

@@ -29,8 +29,8 @@ using test_problems::toy_batch;
 FidelityOptions exact_options(double eta) {
   FidelityOptions o;
   o.eta = eta;
-  o.implicit.implicit_damping = 0.0;
-  o.implicit.implicit_tolerance = 1e-12;
+  o.implicit.damping = 0.0;
+  o.implicit.tolerance = 1e-12;
   return o;
 }
 
@@ -86,7 +86,7 @@ TEST(Fidelity, SmoothNetFiniteDifferenceAmendedTermPointsAlongExact) {
   const Batch train{at::randn({8, 2, 8, 8}, g, at::kDouble), at::randint(3, {8}, g, at::kLong)};
   const Batch val{at::randn({8, 2, 8, 8}, g, at::kDouble), at::randint(3, {8}, g, at::kLong)};
   FidelityOptions o;
-  o.implicit.implicit_iterations = 30;
+  o.implicit.iterations = 30;
   const FidelityProbe p = probe_fidelity(net, train, val, {0.025, 0.9, 3e-4, {}}, o);
   EXPECT_GT(p.cos_amended_fd_vs_exact, 0.99);
   EXPECT_NEAR(p.norm_amended_fd, p.norm_amended_exact, 0.02 * p.norm_amended_exact);
@@ -120,7 +120,7 @@ TEST(Fidelity, SupernetProbeKeepsStateAndGivesCosinesInRange) {
   ASSERT_FALSE(buffers_before.empty());
 
   FidelityOptions o;
-  o.implicit.implicit_iterations = 2;
+  o.implicit.iterations = 2;
   const FidelityProbe p = probe_fidelity(net, train, val, {0.025, 0.9, 3e-4, {}}, o);
 
   const TensorList after = net.weights(), buffers_after = net.buffers();

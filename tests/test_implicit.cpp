@@ -113,10 +113,10 @@ TEST(ImplicitGradient, ConjugateGradientMatchesDenseSolve) {
   for (double damping : {0.0, 0.1}) {
     LogisticSetup s;
     EstimatorOptions o;
-    o.implicit_inverse = "cg";
-    o.implicit_iterations = 50;  // 6 unknowns: CG is exact after 6 steps up to rounding
-    o.implicit_tolerance = 1e-12;
-    o.implicit_damping = damping;
+    o.implicit.inverse = "cg";
+    o.implicit.iterations = 50;  // 6 unknowns: CG is exact after 6 steps up to rounding
+    o.implicit.tolerance = 1e-12;
+    o.implicit.damping = damping;
     const ImplicitGradient g = implicit_gradient(s.problem, s.train, s.val, o);
     EXPECT_TRUE(g.report.converged);
     EXPECT_EQ(g.report.reason, SolveStop::converged);
@@ -131,11 +131,11 @@ TEST(ImplicitGradient, NeumannSeriesMatchesDenseSolve) {
   const at::Tensor eig = at::linalg_eigvalsh(dense_derivatives(s.problem, s.train).hessian);
   const double lo = eig.min().item<double>(), hi = eig.max().item<double>();
   EstimatorOptions o;
-  o.implicit_inverse = "neumann";
-  o.implicit_damping = 0.0;
-  o.neumann_step = 1.0 / hi;  // contraction factor 1 - lo / hi per term
-  o.implicit_tolerance = 1e-10;
-  o.implicit_iterations = static_cast<int64_t>(std::ceil(std::log(1e-11) / std::log(1.0 - lo / hi))) + 10;
+  o.implicit.inverse = "neumann";
+  o.implicit.damping = 0.0;
+  o.implicit.neumann_step = 1.0 / hi;  // contraction factor 1 - lo / hi per term
+  o.implicit.tolerance = 1e-10;
+  o.implicit.iterations = static_cast<int64_t>(std::ceil(std::log(1e-11) / std::log(1.0 - lo / hi))) + 10;
   const ImplicitGradient g = implicit_gradient(s.problem, s.train, s.val, o);
   EXPECT_TRUE(g.report.converged) << "residual " << g.report.relative_residual << " after " << g.report.iterations;
   EXPECT_LT(relative_error(flatten(g.g2), s.dense_g2(0.0)), 1e-6);
@@ -145,9 +145,9 @@ TEST(ImplicitGradient, EstimatorIsFirstOrderPlusImplicitTerm) {
   LogisticSetup s;
   EstimatorOptions o;
   o.name = "implicit";
-  o.implicit_iterations = 50;
-  o.implicit_tolerance = 1e-12;
-  o.implicit_damping = 0.0;
+  o.implicit.iterations = 50;
+  o.implicit.tolerance = 1e-12;
+  o.implicit.damping = 0.0;
   auto estimator = make_estimator(o);
   EXPECT_EQ(estimator->name(), "implicit");
   const at::Tensor g = flatten(estimator->arch_gradient(s.problem, s.train, s.val, {}));
@@ -168,10 +168,10 @@ TEST(ImplicitGradient, AppendixToyGivesFourA) {
     Toy toy(a, a);
     EstimatorOptions o;
     o.name = "implicit";
-    o.implicit_inverse = inverse;
-    o.implicit_damping = 0.0;
-    o.implicit_tolerance = 1e-14;
-    o.neumann_step = 0.5;  // 1 / H: the first term of the series is already exact
+    o.implicit.inverse = inverse;
+    o.implicit.damping = 0.0;
+    o.implicit.tolerance = 1e-14;
+    o.implicit.neumann_step = 0.5;  // 1 / H: the first term of the series is already exact
     const ImplicitGradient g = implicit_gradient(toy, toy_batch(1), toy_batch(2), o);
     EXPECT_TRUE(g.report.converged) << inverse;
     EXPECT_EQ(g.report.iterations, 1) << inverse;
@@ -253,7 +253,7 @@ TEST(ImplicitGradient, EstimatorReportsNegativeCurvature) {
   Saddle saddle;
   EstimatorOptions o;
   o.name = "implicit";
-  o.implicit_damping = 0.0;
+  o.implicit.damping = 0.0;
   ImplicitEstimator estimator(o);
   const TensorList g = estimator.arch_gradient(saddle, toy_batch(1), toy_batch(2), {});
   EXPECT_EQ(estimator.last_report().reason, SolveStop::negative_curvature);
@@ -262,8 +262,8 @@ TEST(ImplicitGradient, EstimatorReportsNegativeCurvature) {
   // x = 0, so g2 = 0 and g = g1.
   EXPECT_NEAR(g.at(0).item<double>(), loss_gradients(saddle, toy_batch(2)).arch.at(0).item<double>(), 1e-14);
   // Damping larger than the most negative eigenvalue makes the system positive definite.
-  o.implicit_damping = 5.0;
-  o.implicit_tolerance = 1e-12;
+  o.implicit.damping = 5.0;
+  o.implicit.tolerance = 1e-12;
   ImplicitEstimator damped(o);
   damped.arch_gradient(saddle, toy_batch(1), toy_batch(2), {});
   EXPECT_TRUE(damped.last_report().converged);
@@ -273,16 +273,16 @@ TEST(ImplicitGradient, EstimatorReportsNegativeCurvature) {
 TEST(ImplicitGradient, RejectsBadOptions) {
   EstimatorOptions o;
   o.name = "implicit";
-  o.implicit_inverse = "lu";
+  o.implicit.inverse = "lu";
   EXPECT_THROW(make_estimator(o), Error);
-  o.implicit_inverse = "cg";
-  o.implicit_iterations = 0;
+  o.implicit.inverse = "cg";
+  o.implicit.iterations = 0;
   EXPECT_THROW(make_estimator(o), Error);
-  o.implicit_iterations = 5;
-  o.implicit_damping = -1.0;
+  o.implicit.iterations = 5;
+  o.implicit.damping = -1.0;
   EXPECT_THROW(make_estimator(o), Error);
-  o.implicit_damping = 0.0;
-  o.neumann_step = 0.0;
+  o.implicit.damping = 0.0;
+  o.implicit.neumann_step = 0.0;
   try {
     make_estimator(o);
     FAIL();

@@ -7,11 +7,16 @@
 #include <vector>
 
 #include "adarts/estimator.h"
+#include "adarts/run_config.h"
 #include "adarts/search_space.h"
 
 namespace adarts {
 
-struct SearchConfig {
+// The run keys (seed, device, precision, threads, out_dir, log_every,
+// checkpoint_every, checkpoint_keep, nan_policy) come from RunConfig.
+struct SearchConfig : RunConfig {
+  SearchConfig() : RunConfig(/*default_seed=*/2, "runs/search") {}
+
   // Data
   std::string dataset = "fashion-mnist";  // fashion-mnist | mnist | cifar10 | synthetic
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
@@ -50,25 +55,12 @@ struct SearchConfig {
   double eta = 0.1;
   std::string hvp = "finite_difference";
   // The implicit estimator and the fidelity probe (implicit_gradient.h, fidelity.h).
-  std::string implicit_inverse = EstimatorOptions{}.implicit_inverse;  // cg | neumann
-  int64_t implicit_iterations = EstimatorOptions{}.implicit_iterations;
-  double implicit_tolerance = EstimatorOptions{}.implicit_tolerance;
-  double implicit_damping = EstimatorOptions{}.implicit_damping;
-  double neumann_step = EstimatorOptions{}.neumann_step;
+  std::string implicit_inverse = ImplicitOptions{}.inverse;  // cg | neumann
+  int64_t implicit_iterations = ImplicitOptions{}.iterations;
+  double implicit_tolerance = ImplicitOptions{}.tolerance;
+  double implicit_damping = ImplicitOptions{}.damping;
+  double neumann_step = ImplicitOptions{}.neumann_step;
   int64_t fidelity_every = 0;  // a fidelity probe every N steps, before the arch step (0 = off)
-
-  // Runtime
-  uint64_t seed = 2;
-  std::string device = "cpu";  // cpu | cuda | cuda:N
-  std::string precision = "fp32";  // fp32 | bf16 (forward passes under autocast; alphas, BN, losses in fp32)
-  int64_t threads = 0;         // 0 = every core
-  std::string out_dir = "runs/search";
-  int64_t log_every = 10;      // progress lines every N steps when stderr is not a terminal
-
-  // Checkpoints (out_dir/checkpoints): one at every epoch end, and every N steps when checkpoint_every > 0.
-  int64_t checkpoint_every = 0;
-  int64_t checkpoint_keep = 2;      // the newest K are kept; 0 = no checkpoints
-  std::string nan_policy = "stop";  // stop: a non-finite loss or gradient ends the run; skip: the update is skipped and counted
 
   EstimatorOptions estimator_options() const;
   SearchSpace search_space() const;  // the space with `ops` applied
@@ -93,12 +85,7 @@ double search_drop_path_prob(const SearchConfig& config, int64_t epoch);
 // Throws adarts::Error(invalid_argument) naming the first bad value.
 void validate(const SearchConfig& config);
 
-// Creates `dir` when missing and checks that a file can be written in it;
-// adarts::Error(io_error) naming the directory otherwise. Runs before any work.
-void check_writable_directory(const std::string& dir);
-
-// The keys a resumed run may change: threads, log_every, checkpoint_every,
-// checkpoint_keep, device, out_dir (bit-identical results need the same threads and device).
+// The keys a resumed run may change are resumable_run_keys() (run_config.h).
 // Returns "key: saved -> requested" for every other key that differs.
 std::vector<std::string> resume_differences(const SearchConfig& saved, const SearchConfig& requested);
 

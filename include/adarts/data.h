@@ -62,6 +62,13 @@ struct SyntheticSpec {
 };
 Dataset make_synthetic(const SyntheticSpec& spec, uint64_t seed);
 
+// The datasets a search or training config names (its `dataset` key):
+// fashion-mnist and mnist (IDX files), cifar10 (binary batches), synthetic
+// (generated). check_dataset_name throws invalid_argument for any other name.
+void check_dataset_name(const std::string& name);
+// The training or test split of a stored dataset so named (not synthetic), read from `dir`.
+Dataset load_named_split(const std::string& name, const std::string& dir, bool train);
+
 // Opens a dataset from a JSON spec, the form the C ABI and configs use:
 //   {"kind":"idx","dir":"...","train":true,"subset":0}
 //   {"kind":"cifar10","dir":"...","train":true,"subset":0}

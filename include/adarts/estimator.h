@@ -16,22 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "adarts/bilevel_problem.h"
 #include "adarts/data.h"
 
 namespace adarts {
-
-using TensorList = std::vector<at::Tensor>;
-
-// What an estimator needs of a model: two groups of leaf tensors and a loss
-// differentiable in both. The supernet and the closed-form toy of the tests
-// implement it, so both go through the same estimator code.
-class BilevelProblem {
- public:
-  virtual ~BilevelProblem() = default;
-  virtual TensorList weights() = 0;          // w
-  virtual TensorList arch_parameters() = 0;  // a
-  virtual at::Tensor loss(const Batch& batch) = 0;
-};
 
 // How a second derivative applied to a vector is computed.
 enum class HvpMode { finite_difference, exact };
@@ -39,21 +27,27 @@ enum class HvpMode { finite_difference, exact };
 HvpMode parse_hvp_mode(const std::string& name);  // "finite_difference" | "exact"
 std::string to_string(HvpMode mode);
 
+// How the implicit estimator (and the fidelity probe) applies
+// (H + damping I)^{-1} u, always with exact Hessian-vector products. The
+// config keys are implicit_inverse, implicit_iterations, implicit_tolerance,
+// implicit_damping, neumann_step. The defaults suit the probe on small
+// supernets: 20 CG steps, a relative residual of 1e-2, and damping 0.1 that
+// bounds the amplification of near-flat directions of H by 10 (H of a trained
+// supernet has many eigenvalues near 0 and some negative).
+struct ImplicitOptions {
+  std::string inverse = "cg";  // cg | neumann
+  int64_t iterations = 20;     // Hessian-vector products at most
+  double tolerance = 1e-2;     // stop at ||b - A x|| <= tolerance ||b||
+  double damping = 0.1;        // lambda >= 0
+  double neumann_step = 0.01;  // Neumann series step, < 2 / lambda_max(H + lambda I)
+};
+
 struct EstimatorOptions {
   std::string name = "amended";  // first_order | second_order | amended | implicit
   double eta = 0.1;              // amending coefficient (amended)
   HvpMode hvp = HvpMode::finite_difference;
   double fd_scale = 0.01;        // central differences use r = fd_scale / ||x||
-  // implicit: how (H + implicit_damping I)^{-1} u is applied (always with exact
-  // Hessian-vector products). The defaults suit the probe on small supernets:
-  // 20 CG steps, a relative residual of 1e-2, and damping 0.1 that bounds the
-  // amplification of near-flat directions of H by 10 (H of a trained supernet
-  // has many eigenvalues near 0 and some negative).
-  std::string implicit_inverse = "cg";  // cg | neumann
-  int64_t implicit_iterations = 20;     // Hessian-vector products at most
-  double implicit_tolerance = 1e-2;     // stop at ||b - A x|| <= tolerance ||b||
-  double implicit_damping = 0.1;        // lambda >= 0
-  double neumann_step = 0.01;           // Neumann series step, < 2 / lambda_max(H + lambda I)
+  ImplicitOptions implicit;      // implicit only
 };
 
 // The state of the weight optimizer that second-order DARTS unrolls.
@@ -73,7 +67,12 @@ class ArchGradientEstimator {
                                    const WeightOptimizerState& optimizer) = 0;
 };
 
-// Throws adarts::Error(invalid_argument) for an unknown name or eta < 0.
+// Throws adarts::Error(invalid_argument) naming the first bad option: an
+// unknown name, eta < 0, fd_scale <= 0, a bad implicit option (checked for
+// every estimator: the fidelity probe uses them too).
+void validate(const EstimatorOptions& options);
+
+// validate(), then the estimator `options.name` (estimator_factory.cpp).
 std::unique_ptr<ArchGradientEstimator> make_estimator(const EstimatorOptions& options);
 
 // ---- Building blocks, exposed for tests, probes and new estimators ----

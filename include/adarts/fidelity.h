@@ -29,7 +29,7 @@ struct SearchConfig;
 struct FidelityOptions {
   double eta = 0.1;          // scale of g2' in g1 + g2' (the cosines of the terms do not depend on it)
   double fd_scale = 0.01;    // central-difference step r = fd_scale / ||x||
-  EstimatorOptions implicit; // the implicit_* fields: how g2 is solved
+  ImplicitOptions implicit;  // how g2 is solved
 };
 
 // The probe options a search uses: eta, fd_scale and implicit_* from its config.

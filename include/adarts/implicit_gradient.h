@@ -55,10 +55,9 @@ SolveResult neumann_series(const LinearOperator& apply, const TensorList& b, int
                            double tolerance);
 
 // (H + damping I)^{-1} b with H the exact Hessian of L(batch) in w, by the
-// method of `options` (implicit_inverse, implicit_iterations, implicit_tolerance,
-// implicit_damping, neumann_step).
+// method of `options`.
 SolveResult solve_hessian_system(BilevelProblem& problem, const Batch& batch, const TensorList& b,
-                                 const EstimatorOptions& options);
+                                 const ImplicitOptions& options);
 
 struct ImplicitGradient {
   TensorList g1;  // grad_a L_val
@@ -70,8 +69,8 @@ struct ImplicitGradient {
 ImplicitGradient implicit_gradient(BilevelProblem& problem, const Batch& train, const Batch& val,
                                    const EstimatorOptions& options);
 
-// Throws invalid_argument naming the first bad implicit_* option.
-void validate_implicit_options(const EstimatorOptions& options);
+// Throws invalid_argument naming the first bad option by its config key (implicit_iterations, ...).
+void validate_implicit_options(const ImplicitOptions& options);
 
 // The "implicit" estimator: g1 + g2. make_estimator("implicit") returns one.
 class ImplicitEstimator : public ArchGradientEstimator {

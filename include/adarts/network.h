@@ -73,6 +73,16 @@ class Network : public torch::nn::Module {
 // NetworkOptions{} for `genotype`: layers is the cell count of a per-cell genotype.
 NetworkOptions default_network_options(const Genotype& genotype);
 
+// The JSON form of NetworkOptions: {"in_channels":3,"num_classes":10,
+// "channels":36,"layers":20,"auxiliary":false,"imagenet":false}. Reading
+// starts from `base` and overrides the keys given; unknown keys and wrong
+// types throw adarts::Error(parse_error) naming the option. With
+// `require_every_key` (files the library wrote, e.g. a model) a missing key
+// is an error too.
+std::string to_json(const NetworkOptions& options);
+NetworkOptions network_options_from_json(const std::string& json, const NetworkOptions& base = NetworkOptions{},
+                                         bool require_every_key = false);
+
 // Multiply-adds of one forward pass of one image of `height` x `width`
 // (convolutions and the classifier; the auxiliary head excluded, as usually reported).
 int64_t count_multiply_adds(const Genotype& genotype, const NetworkOptions& options, int64_t height,

@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,9 +18,12 @@
 #include "adarts/device.h"
 #include "adarts/genotype.h"
 #include "adarts/monitor.h"
+#include "adarts/run_progress.h"
 
 namespace adarts {
 
+struct EpochCounters;
+class MetricsLog;
 class Supernet;
 class FidelityHook;
 struct FidelityOptions;
@@ -33,18 +35,9 @@ struct StepResult {
   bool skipped = false;         // nan_policy "skip": a non-finite loss or gradient, its update not applied
 };
 
-// What a progress callback sees after each step.
-struct SearchProgress {
-  int64_t epoch = 0;            // 0-based epoch of the step just done
-  int64_t step = 0;             // 1-based step within the epoch
-  int64_t steps_per_epoch = 0;
-  double train_loss = 0.0;      // running mean over the epoch so far
-  double train_accuracy = 0.0;
-  double seconds = 0.0;         // since the epoch started
-};
-
-// Returns false to stop the epoch early (the step in progress completes).
-using SearchCallback = std::function<bool(const SearchProgress&)>;
+// What a progress callback sees after each step (run_progress.h).
+using SearchProgress = RunProgress;
+using SearchCallback = RunCallback;
 
 struct EpochSummary {
   int64_t epoch = 0;  // 0-based
@@ -142,7 +135,7 @@ class Search {
   FidelityProbe probe_fidelity(const FidelityOptions& options);
 
   // Steps whose update was skipped (nan_policy "skip") since the start of the run.
-  int64_t skipped_steps() const { return skipped_steps_; }
+  int64_t skipped_steps() const;
 
   // The summary of the last ended epoch (epoch -1 and empty json before any).
   const EpochSummary& last_epoch_summary() const { return last_summary_; }
@@ -156,22 +149,28 @@ class Search {
   Supernet& supernet() { return *net_; }
 
   const SearchConfig& config() const { return config_; }
-  int64_t epoch() const { return epoch_; }
-  int64_t step_in_epoch() const { return step_in_epoch_; }
+  int64_t epoch() const;  // epochs ended
+  int64_t step_in_epoch() const;
   int64_t steps_per_epoch() const;
-  int64_t global_step() const { return epoch_ * steps_per_epoch() + step_in_epoch_; }
+  int64_t global_step() const { return epoch() * steps_per_epoch() + step_in_epoch(); }
   double current_weight_lr() const;
 
  private:
   struct Optimizers;
+  struct SavedState;
   static EpochSummary make_empty_summary() {
     EpochSummary s;
     s.epoch = -1;
     return s;
   }
+  void build_loaders(const Dataset& data);   // the train/validation halves and their loaders
+  void build_supernet(const Dataset& data);  // the supernet, the estimator, the optimizers
   std::pair<double, double> evaluate_validation();
+  // The epoch's figures and metrics line (search_outputs.cpp), and the files written from them.
+  void fill_epoch_metrics(EpochSummary& summary);
   void write_outputs(const EpochSummary& summary);
   void after_step();  // the mid-epoch checkpoint of run_epoch() and advance()
+  EpochSummary partial_summary() const;  // of an epoch stopped early
   // The next training and validation batches on the device, their drop-path seeds set.
   std::pair<Batch, Batch> next_batches();
   // The weight optimizer's learning rate and momentum buffers, for estimators that unroll it.
@@ -179,6 +178,9 @@ class Search {
   // nan_policy: throws (stop) or counts the step as skipped (skip); returns false to skip.
   bool check_finite(bool finite, const std::string& quantity);
   at::Tensor shared_alphas(const at::Tensor& alphas, const char* name) const;
+  // Loading a checkpoint in two steps: read and check everything (nothing changes), then apply.
+  SavedState read_checkpoint(const std::string& path);
+  void apply_checkpoint(SavedState& saved);
 
   SearchConfig config_;
   at::Device device_;
@@ -188,17 +190,11 @@ class Search {
   std::unique_ptr<ArchGradientEstimator> estimator_;
   std::unique_ptr<Optimizers> optimizers_;
   std::unique_ptr<FidelityHook> fidelity_;  // null when fidelity_every = 0
-  int64_t epoch_ = 0;
-  int64_t step_in_epoch_ = 0;
-  double epoch_loss_sum_ = 0.0, epoch_correct_ = 0.0;
-  int64_t epoch_samples_ = 0;
-  double epoch_seconds_ = 0.0;
+  std::unique_ptr<EpochCounters> counters_;
+  std::unique_ptr<MetricsLog> metrics_;
   std::atomic<bool> cancel_requested_{false};
   EpochSummary last_summary_ = make_empty_summary();
-  std::vector<std::string> metrics_lines_;  // every epoch's line so far (checkpoints carry them)
-  std::ofstream metrics_;                    // opened at the first epoch end
   std::string data_fingerprint_;
-  int64_t skipped_steps_ = 0, epoch_skipped_steps_ = 0;
   bool clear_stale_checkpoints_ = true;  // a fresh run replaces an earlier run's checkpoints
   std::string last_checkpoint_;
 };

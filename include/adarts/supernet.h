@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "adarts/device.h"
-#include "adarts/estimator.h"
+#include "adarts/bilevel_problem.h"
 #include "adarts/genotype.h"
 #include "adarts/operations.h"
 #include "adarts/search_space.h"

@@ -126,10 +126,10 @@ std::string report_json(const SearchConfig& c, const adarts::FidelityOptions& o,
   setup["train_steps"] = train_steps;
   setup["eta"] = o.eta;
   setup["weight_lr"] = c.weight_lr;
-  setup["implicit_inverse"] = o.implicit.implicit_inverse;
-  setup["implicit_iterations"] = o.implicit.implicit_iterations;
-  setup["implicit_tolerance"] = o.implicit.implicit_tolerance;
-  setup["implicit_damping"] = o.implicit.implicit_damping;
+  setup["implicit_inverse"] = o.implicit.inverse;
+  setup["implicit_iterations"] = o.implicit.iterations;
+  setup["implicit_tolerance"] = o.implicit.tolerance;
+  setup["implicit_damping"] = o.implicit.damping;
   out["setup"] = std::move(setup);
   boost::json::array list;
   for (const auto& p : probes) {
@@ -182,18 +182,100 @@ class CheckpointSubject {
   std::unique_ptr<adarts::Search> search_;
 };
 
+// What `adarts fidelity` was asked for, beyond the config.
+struct FidelityRequest {
+  int64_t probes = 3;
+  int64_t train_steps = 0;
+  bool json = false;
+  std::string checkpoint;  // a saved search to probe instead of a fresh supernet
+};
+
+void check_request(const FidelityRequest& r) {
+  if (r.probes < 1) throw adarts::invalid_argument("--probes must be >= 1, got " + std::to_string(r.probes));
+  if (r.train_steps < 0) throw adarts::invalid_argument("--train-steps must be >= 0");
+  if (!r.checkpoint.empty() && r.train_steps > 0) {
+    throw adarts::invalid_argument("--train-steps trains a fresh supernet; a --checkpoint is probed as saved");
+  }
+}
+
+// The saved setting of a checkpoint, with the command's solver options.
+SearchConfig probed_config(const CheckpointSubject& saved, const SearchConfig& c) {
+  SearchConfig probed = saved.saved_config();
+  probed.implicit_inverse = c.implicit_inverse;
+  probed.implicit_iterations = c.implicit_iterations;
+  probed.implicit_tolerance = c.implicit_tolerance;
+  probed.implicit_damping = c.implicit_damping;
+  probed.neumann_step = c.neumann_step;
+  adarts::validate(probed);
+  return probed;
+}
+
+void log_probe(const adarts::FidelityProbe& r, int64_t index, int64_t probes, const SearchConfig& c) {
+  spdlog::info("probe {}/{}: {:.1f} s, {} {} ({} iterations, residual {:.3g})", index + 1, probes, r.seconds,
+               c.implicit_inverse,
+               r.implicit_converged > 0            ? "converged"
+               : r.implicit_negative_curvature > 0 ? "stopped on negative curvature"
+                                                   : "did NOT converge (max iterations)",
+               r.implicit_iterations, r.implicit_residual);
+}
+
+int run_fidelity(SearchConfig& c, const FidelityRequest& request) {
+  check_request(request);
+  c.crop_padding = 0;  // probes compare estimators on fixed batches: no augmentation needed
+  c.horizontal_flip = false;
+  adarts::validate(c);
+  adarts::apply_threads(c.threads);
+  std::unique_ptr<ProbeSubject> fresh;
+  std::unique_ptr<CheckpointSubject> saved;
+  if (request.checkpoint.empty()) {
+    fresh = std::make_unique<ProbeSubject>(fresh_subject(c));
+  } else {
+    saved = std::make_unique<CheckpointSubject>(request.checkpoint, c);
+    c = probed_config(*saved, c);
+    spdlog::info("probing {}: epoch {}, step {}/{} of the saved search", saved->path(), saved->search().epoch() + 1,
+                 saved->search().step_in_epoch(), saved->search().steps_per_epoch());
+  }
+  if (request.train_steps > 0) {
+    const double loss = train_weights(*fresh, c, request.train_steps);
+    spdlog::info("trained the weights for {} steps (last training loss {:.4f})", request.train_steps, loss);
+  }
+  const adarts::FidelityOptions options = adarts::fidelity_options(c);
+  std::vector<adarts::FidelityProbe> results;
+  adarts::FidelityAccumulator mean;
+  for (int64_t i = 0; i < request.probes; ++i) {
+    if (saved) {
+      results.push_back(saved->search().probe_fidelity(options));
+    } else {
+      auto [train, val] = fresh->next_pair();
+      results.push_back(adarts::probe_fidelity(*fresh->net, train, val, fresh->optimizer_state(c), options));
+    }
+    mean.add(results.back());
+    log_probe(results.back(), i, request.probes, c);
+  }
+  if (request.json) {
+    fmt::print("{}\n", report_json(c, options, request.train_steps, results, mean));
+  } else {
+    fmt::print("supernet C={} layers={} on {}, batch {}, {} training steps; g2 by {} ({} iterations max, damping "
+               "{}), eta {}, xi {}\n",
+               c.channels, c.cell_count(), c.dataset, c.batch_size, request.train_steps, c.implicit_inverse,
+               c.implicit_iterations, c.implicit_damping, c.eta, c.weight_lr);
+    print_table(results, mean);
+    fmt::print("{}\n", mean.summary());
+  }
+  return 0;
+}
+
 }  // namespace
 
 namespace adarts::cli {
 
+// One line per option: a table more than a function (its length is its option count).
 std::function<int()> add_fidelity_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "fidelity", "how well the amended and second-order terms point along the exact implicit g2 (cosines, norms)");
   auto c = std::make_shared<SearchConfig>(adarts::quick_search_config());
   c->weight_lr = 0.025;
-  auto probes = std::make_shared<int64_t>(3);
-  auto train_steps = std::make_shared<int64_t>(0);
-  auto json = std::make_shared<bool>(false);
+  auto request = std::make_shared<FidelityRequest>();
   cmd->add_option("--dataset", c->dataset, "fashion-mnist | mnist | cifar10 | synthetic")->capture_default_str();
   cmd->add_option("--data-dir", c->data_dir, "directory of the dataset files")->capture_default_str();
   cmd->add_option("--train-subset", c->train_subset, "use the first N training images (0 = all)")->capture_default_str();
@@ -215,77 +297,16 @@ std::function<int()> add_fidelity_command(CLI::App& app) {
   cmd->add_option("--seed", c->seed, "random seed")->capture_default_str();
   cmd->add_option("--device", c->device, "cpu | cuda | cuda:N")->capture_default_str();
   cmd->add_option("--threads", c->threads, "CPU threads (0 = every core)")->capture_default_str();
-  cmd->add_option("--probes", *probes, "number of train/validation batch pairs to probe")->capture_default_str();
-  cmd->add_option("--train-steps", *train_steps, "SGD steps on the weights before probing (alphas fixed)")
+  cmd->add_option("--probes", request->probes, "number of train/validation batch pairs to probe")->capture_default_str();
+  cmd->add_option("--train-steps", request->train_steps, "SGD steps on the weights before probing (alphas fixed)")
       ->capture_default_str();
-  cmd->add_flag("--json", *json, "print one JSON object instead of the table");
-  auto checkpoint = std::make_shared<std::string>();
-  cmd->add_option("--checkpoint", *checkpoint,
+  cmd->add_flag("--json", request->json, "print one JSON object instead of the table");
+  cmd->add_option("--checkpoint", request->checkpoint,
                   "probe a saved search instead: a checkpoint file or a search's out dir (its newest). The supernet, "
                   "data and eta come from it; --implicit-*, --probes, --threads and --device apply");
-  return [cmd, c, probes, train_steps, json, checkpoint]() -> int {
+  return [cmd, c, request]() -> int {
     if (!cmd->parsed()) return -1;
-    if (*probes < 1) throw adarts::invalid_argument("--probes must be >= 1, got " + std::to_string(*probes));
-    if (*train_steps < 0) throw adarts::invalid_argument("--train-steps must be >= 0");
-    if (!checkpoint->empty() && *train_steps > 0) {
-      throw adarts::invalid_argument("--train-steps trains a fresh supernet; a --checkpoint is probed as saved");
-    }
-    c->crop_padding = 0;  // probes compare estimators on fixed batches: no augmentation needed
-    c->horizontal_flip = false;
-    adarts::validate(*c);
-    adarts::apply_threads(c->threads);
-    std::unique_ptr<ProbeSubject> fresh;
-    std::unique_ptr<CheckpointSubject> saved;
-    if (checkpoint->empty()) {
-      fresh = std::make_unique<ProbeSubject>(fresh_subject(*c));
-    } else {
-      saved = std::make_unique<CheckpointSubject>(*checkpoint, *c);
-      // The saved setting, with the command's solver options.
-      SearchConfig probed = saved->saved_config();
-      probed.implicit_inverse = c->implicit_inverse;
-      probed.implicit_iterations = c->implicit_iterations;
-      probed.implicit_tolerance = c->implicit_tolerance;
-      probed.implicit_damping = c->implicit_damping;
-      probed.neumann_step = c->neumann_step;
-      adarts::validate(probed);
-      *c = probed;
-      spdlog::info("probing {}: epoch {}, step {}/{} of the saved search", saved->path(), saved->search().epoch() + 1,
-                   saved->search().step_in_epoch(), saved->search().steps_per_epoch());
-    }
-    if (*train_steps > 0) {
-      const double loss = train_weights(*fresh, *c, *train_steps);
-      spdlog::info("trained the weights for {} steps (last training loss {:.4f})", *train_steps, loss);
-    }
-    const adarts::FidelityOptions options = adarts::fidelity_options(*c);
-    std::vector<adarts::FidelityProbe> results;
-    adarts::FidelityAccumulator mean;
-    for (int64_t i = 0; i < *probes; ++i) {
-      if (saved) {
-        results.push_back(saved->search().probe_fidelity(options));
-      } else {
-        auto [train, val] = fresh->next_pair();
-        results.push_back(adarts::probe_fidelity(*fresh->net, train, val, fresh->optimizer_state(*c), options));
-      }
-      mean.add(results.back());
-      const adarts::FidelityProbe& r = results.back();
-      spdlog::info("probe {}/{}: {:.1f} s, {} {} ({} iterations, residual {:.3g})", i + 1, *probes, r.seconds,
-                   c->implicit_inverse,
-                   r.implicit_converged > 0            ? "converged"
-                   : r.implicit_negative_curvature > 0 ? "stopped on negative curvature"
-                                                       : "did NOT converge (max iterations)",
-                   r.implicit_iterations, r.implicit_residual);
-    }
-    if (*json) {
-      fmt::print("{}\n", report_json(*c, options, *train_steps, results, mean));
-    } else {
-      fmt::print("supernet C={} layers={} on {}, batch {}, {} training steps; g2 by {} ({} iterations max, damping "
-                 "{}), eta {}, xi {}\n",
-                 c->channels, c->cell_count(), c->dataset, c->batch_size, *train_steps, c->implicit_inverse,
-                 c->implicit_iterations, c->implicit_damping, c->eta, c->weight_lr);
-      print_table(results, mean);
-      fmt::print("{}\n", mean.summary());
-    }
-    return 0;
+    return run_fidelity(*c, *request);
   };
 }
 

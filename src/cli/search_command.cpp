@@ -14,35 +14,13 @@
 #include "adarts/search.h"
 #include "adarts/supernet.h"
 #include "commands.h"
-#include "interrupt.h"
+#include "run_command.h"
 
 namespace {
 
 using adarts::SearchConfig;
 
-// Binds `--flag` to a field of `cli`; `overrides` copies it into the real
-// config only when the user gave it, so that presets and --config stay in force.
-class SearchOptions {
- public:
-  explicit SearchOptions(CLI::App& app) : app_(app) {}
-
-  template <class T>
-  void add(const std::string& flag, T SearchConfig::*member, const std::string& help) {
-    CLI::Option* option = app_.add_option(flag, cli_.*member, help);
-    overrides_.push_back([option, member, this](SearchConfig& config) {
-      if (option->count() > 0) config.*member = cli_.*member;
-    });
-  }
-
-  void apply(SearchConfig& config) const {
-    for (const auto& o : overrides_) o(config);
-  }
-
- private:
-  CLI::App& app_;
-  SearchConfig cli_;
-  std::vector<std::function<void(SearchConfig&)>> overrides_;
-};
+using SearchOptions = adarts::cli::ConfigOptions<SearchConfig>;
 
 // Where a run starts: a fresh config, or the newest checkpoint of a run to continue.
 struct RunStart {
@@ -56,18 +34,43 @@ RunStart resume_start(const std::string& dir, const std::function<void(SearchCon
   return RunStart{point.config, point.checkpoint};
 }
 
+void log_setup(adarts::Search& search, const adarts::Dataset& data) {
+  const SearchConfig& config = search.config();
+  int64_t params = 0;
+  for (const auto& w : search.supernet().weights()) params += w.numel();
+  spdlog::info("data: {} images {}x{}x{}, {} classes -> {} train / {} validation", data.size(), data.channels(),
+               data.height(), data.width(), data.num_classes, data.size() - data.size() / 2, data.size() / 2);
+  spdlog::info("supernet: C={} layers={} steps={}, {:.2f}M weights; estimator {} (eta {}, hvp {}); {} epochs x {} steps, "
+               "batch {}, device {}, {} threads",
+               config.channels, config.layers, config.steps, static_cast<double>(params) / 1e6, config.estimator,
+               config.eta, config.hvp, config.epochs, search.steps_per_epoch(), config.batch_size, config.device,
+               at::get_num_threads());
+  if (config.cutout > 0 || config.drop_path_prob > 0 || config.auxiliary) {
+    spdlog::info("consistency options: cutout {}, drop-path {} (ramped over epochs), auxiliary head {}", config.cutout,
+                 config.drop_path_prob, config.auxiliary ? fmt::format("weight {}", config.auxiliary_weight) : "off");
+  }
+}
+
+void log_epoch(const adarts::Search& search, const adarts::EpochSummary& s) {
+  const SearchConfig& config = search.config();
+  spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.4f} | val loss {:.4f} acc {:.4f} | lr {:.5f} | {}", s.epoch + 1,
+               config.epochs, s.train_loss, s.train_accuracy, s.val_loss, s.val_accuracy, s.weight_lr,
+               adarts::format_duration(s.seconds));
+  spdlog::info("collapse: none weight {:.3f} | skip share {:.2f} | parameter-free share {:.2f}{}",
+               s.collapse.none_weight_mean, s.collapse.skip_share, s.collapse.parameter_free_share,
+               search.skipped_steps() > 0 ? fmt::format(" | {} steps skipped (non-finite)", search.skipped_steps())
+                                          : std::string());
+  if (!s.fidelity.empty()) spdlog::info("fidelity: {}", s.fidelity);
+  spdlog::info("genotype: {}", adarts::summary_line(s.genotype));
+}
+
 int run_search(const RunStart& start, const std::string& preset_note, bool overwrite) {
   const SearchConfig& config = start.config;
   adarts::validate(config);
   adarts::check_writable_directory(config.out_dir);
   if (start.checkpoint.empty()) {
     spdlog::info("{}", preset_note);
-    const std::string old = adarts::Search::latest_checkpoint(config.out_dir);
-    if (!old.empty() && !overwrite) {
-      throw adarts::invalid_argument("'" + config.out_dir + "' holds checkpoints of an earlier run (newest: " + old +
-                                     "). Continue it with `adarts search --resume " + config.out_dir +
-                                     "`, or pass --overwrite to start afresh there.");
-    }
+    adarts::cli::refuse_earlier_run("search", config.out_dir, adarts::Search::latest_checkpoint(config.out_dir), overwrite);
   }
   spdlog::info("loading {} from {}", config.dataset, config.dataset == "synthetic" ? "(generated)" : config.data_dir);
   adarts::Dataset data = adarts::load_search_dataset(config);
@@ -77,63 +80,10 @@ int run_search(const RunStart& start, const std::string& preset_note, bool overw
     spdlog::info("resumed from {}: epoch {}/{}, step {}/{}", start.checkpoint, search.epoch() + 1, config.epochs,
                  search.step_in_epoch(), search.steps_per_epoch());
   }
-  int64_t params = 0;
-  for (const auto& w : search.supernet().weights()) params += w.numel();
-  spdlog::info("data: {} images {}x{}x{}, {} classes -> {} train / {} validation", data.size(), data.channels(),
-               data.height(), data.width(), data.num_classes, data.size() - data.size() / 2, data.size() / 2);
-  spdlog::info("supernet: C={} layers={} steps={}, {:.2f}M weights; estimator {} (eta {}, hvp {}); {} epochs x {} steps, "
-               "batch {}, device {}, {} threads",
-               config.channels, search.config().layers, config.steps, static_cast<double>(params) / 1e6, config.estimator,
-               config.eta, config.hvp, config.epochs, search.steps_per_epoch(), config.batch_size, config.device,
-               at::get_num_threads());
-  if (config.cutout > 0 || config.drop_path_prob > 0 || config.auxiliary) {
-    spdlog::info("consistency options: cutout {}, drop-path {} (ramped over epochs), auxiliary head {}", config.cutout,
-                 config.drop_path_prob, config.auxiliary ? fmt::format("weight {}", config.auxiliary_weight) : "off");
-  }
-
-  adarts::cli::InterruptHandler interrupts;
-  auto stop_after_signal = [&](int signal) {
-    const std::string where = search.step_in_epoch() == 0
-                                  ? "after epoch " + std::to_string(search.epoch())
-                                  : "at epoch " + std::to_string(search.epoch() + 1) + ", step " +
-                                        std::to_string(search.step_in_epoch()) + "/" +
-                                        std::to_string(search.steps_per_epoch());
-    if (config.checkpoint_keep == 0) {
-      spdlog::warn("{}: stopped {}; no checkpoint written (checkpoint_keep is 0)",
-                   adarts::cli::InterruptHandler::signal_name(signal), where);
-    } else {
-      // At an epoch end finish_epoch() has just written this very checkpoint.
-      const std::string path = search.step_in_epoch() == 0 ? adarts::Search::latest_checkpoint(config.out_dir)
-                                                           : search.save_checkpoint();
-      spdlog::warn("{}: stopped {}; checkpoint {}. Continue with `adarts search --resume {}`",
-                   adarts::cli::InterruptHandler::signal_name(signal), where, path, config.out_dir);
-    }
-    return adarts::cli::InterruptHandler::exit_status(signal);
-  };
-  while (search.epoch() < config.epochs) {
-    const int64_t epoch = search.epoch();
-    adarts::ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, config.epochs), search.steps_per_epoch(),
-                            config.log_every);
-    bool completed = false;
-    const adarts::EpochSummary s = search.run_epoch(
-        [&](const adarts::SearchProgress& p) {
-          bar.update(p.step, fmt::format("loss {:.4f} acc {:.3f}", p.train_loss, p.train_accuracy));
-          return adarts::cli::InterruptHandler::signal_received() == 0;
-        },
-        &completed);
-    bar.finish();
-    if (!completed) return stop_after_signal(adarts::cli::InterruptHandler::signal_received());
-    spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.4f} | val loss {:.4f} acc {:.4f} | lr {:.5f} | {}",
-                 epoch + 1, config.epochs, s.train_loss, s.train_accuracy, s.val_loss, s.val_accuracy, s.weight_lr,
-                 adarts::format_duration(s.seconds));
-    spdlog::info("collapse: none weight {:.3f} | skip share {:.2f} | parameter-free share {:.2f}{}",
-                 s.collapse.none_weight_mean, s.collapse.skip_share, s.collapse.parameter_free_share,
-                 search.skipped_steps() > 0 ? fmt::format(" | {} steps skipped (non-finite)", search.skipped_steps())
-                                            : std::string());
-    if (!s.fidelity.empty()) spdlog::info("fidelity: {}", s.fidelity);
-    spdlog::info("genotype: {}", adarts::summary_line(s.genotype));
-    if (const int signal = adarts::cli::InterruptHandler::signal_received()) return stop_after_signal(signal);
-  }
+  log_setup(search, data);
+  const int status =
+      adarts::cli::run_epochs(search, "search", [&](const adarts::EpochSummary& s) { log_epoch(search, s); });
+  if (status != 0) return status;
   const adarts::Genotype final_genotype = search.genotype();
   fmt::print("{}\n", adarts::summary_line(final_genotype));
   fmt::print("{}", adarts::to_table(final_genotype));
@@ -146,6 +96,7 @@ int run_search(const RunStart& start, const std::string& preset_note, bool overw
 
 namespace adarts::cli {
 
+// One line per option: a table more than a function (its length is its option count).
 std::function<int()> add_search_command(CLI::App& app) {
   CLI::App* search = app.add_subcommand("search", "search an architecture on a dataset");
   auto preset = std::make_shared<std::string>("quick");

@@ -10,53 +10,22 @@
 #include <fstream>
 #include <functional>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "adarts/config.h"
+#include "adarts/device.h"
 #include "adarts/error.h"
 #include "adarts/network.h"
 #include "adarts/progress.h"
 #include "adarts/train.h"
 #include "commands.h"
-#include "interrupt.h"
+#include "run_command.h"
 
 namespace {
 
 using adarts::TrainConfig;
 
-// Binds `--flag` to a field of `cli`; `overrides` copies it into the real
-// config only when the user gave it, so that presets and --config stay in force.
-class TrainOptions {
- public:
-  explicit TrainOptions(CLI::App& app) : app_(app) {}
-
-  template <class T>
-  void add(const std::string& flag, T TrainConfig::*member, const std::string& help) {
-    CLI::Option* option = app_.add_option(flag, cli_.*member, help);
-    overrides_.push_back([option, member, this](TrainConfig& config) {
-      if (option->count() > 0) config.*member = cli_.*member;
-    });
-  }
-
-  void apply(TrainConfig& config) const {
-    for (const auto& o : overrides_) o(config);
-  }
-
-  bool given(const std::string& flag) const { return app_.get_option(flag)->count() > 0; }
-
- private:
-  CLI::App& app_;
-  TrainConfig cli_;
-  std::vector<std::function<void(TrainConfig&)>> overrides_;
-};
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::out | std::ios::trunc);
-  out << text;
-  if (!text.empty() && text.back() != '\n') out << "\n";
-  if (!out.flush()) throw adarts::io_error("cannot write '" + path + "'");
-}
+using TrainOptions = adarts::cli::ConfigOptions<TrainConfig>;
 
 std::string percent(double fraction) { return fmt::format("{:.2f}%", 100.0 * fraction); }
 
@@ -74,55 +43,8 @@ TrainStart resume_start(const std::string& dir, const std::function<void(TrainCo
   return TrainStart{point.config, point.genotype, point.checkpoint, point.checkpoint};
 }
 
-// The metrics lines of epochs 1..`epochs` of an earlier run's file (a resumed run continues it).
-std::vector<std::string> kept_metrics_lines(const std::string& path, int64_t epochs) {
-  std::vector<std::string> lines;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line) && static_cast<int64_t>(lines.size()) < epochs) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  return lines;
-}
-
-int run_train(const TrainStart& start, const std::string& preset_note, bool overwrite) {
-  const TrainConfig& config = start.config;
-  const adarts::Genotype& genotype = start.genotype;
-  adarts::validate(config);
-  adarts::check_writable_directory(config.out_dir);
-  if (start.checkpoint.empty()) {
-    spdlog::info("{}", preset_note);
-    const std::string old = adarts::Trainer::latest_checkpoint(config.out_dir);
-    if (!old.empty() && !overwrite) {
-      throw adarts::invalid_argument("'" + config.out_dir + "' holds checkpoints of an earlier run (newest: " + old +
-                                     "). Continue it with `adarts train --resume " + config.out_dir +
-                                     "`, or pass --overwrite to start afresh there.");
-    }
-  }
-  spdlog::info("genotype {}: {}", start.genotype_source, adarts::summary_line(genotype));
-  spdlog::info("loading {} from {}", config.dataset, config.dataset == "synthetic" ? "(generated)" : config.data_dir);
-  adarts::Dataset train_data = adarts::load_train_dataset(config, /*train=*/true);
-  const adarts::Dataset test_data = adarts::load_train_dataset(config, /*train=*/false);
-  spdlog::info("data: {} training / {} test images {}x{}x{}, {} classes", train_data.size(), test_data.size(),
-               train_data.channels(), train_data.height(), train_data.width(), train_data.num_classes);
-  const int64_t height = train_data.height(), width = train_data.width();
-
-  adarts::Trainer trainer(genotype, config, std::move(train_data));
-  const std::string out = config.out_dir;
-  std::vector<std::string> earlier_lines;
-  if (!start.checkpoint.empty()) {
-    trainer.load_checkpoint(start.checkpoint);
-    earlier_lines = kept_metrics_lines(out + "/metrics.jsonl", trainer.epoch());
-    spdlog::info("resumed from {}: epoch {}/{}, step {}/{}", start.checkpoint, trainer.epoch() + 1, config.epochs,
-                 trainer.step_in_epoch(), trainer.steps_per_epoch());
-  }
-  std::ofstream metrics(out + "/metrics.jsonl", std::ios::out | std::ios::trunc);
-  if (!metrics) throw adarts::io_error("cannot write '" + out + "/metrics.jsonl' (is --out writable?)");
-  for (const auto& line : earlier_lines) metrics << line << "\n";
-  metrics.flush();
-  write_text(out + "/config.json", adarts::to_json(config));
-  write_text(out + "/genotype.json", adarts::to_json(genotype));
-
+void log_network(adarts::Trainer& trainer, int64_t height, int64_t width) {
+  const TrainConfig& config = trainer.config();
   adarts::Network& net = trainer.network();
   spdlog::info("network: C={} layers={} auxiliary={} imagenet={}: {:.3f}M parameters ({:.3f}M with the auxiliary "
                "head), {:.2f}M multiply-adds per image; {} epochs x {} steps, batch {}, lr {} -> {}, drop-path {}, "
@@ -130,72 +52,52 @@ int run_train(const TrainStart& start, const std::string& preset_note, bool over
                config.channels, config.layers, config.auxiliary, config.imagenet,
                static_cast<double>(net.parameter_count(false)) / 1e6,
                static_cast<double>(net.parameter_count(true)) / 1e6,
-               static_cast<double>(adarts::count_multiply_adds(genotype, net.options(), height, width)) / 1e6,
+               static_cast<double>(adarts::count_multiply_adds(trainer.genotype(), net.options(), height, width)) / 1e6,
                config.epochs, trainer.steps_per_epoch(), config.batch_size, config.lr, config.lr_min,
                config.drop_path_prob, config.device, at::get_num_threads());
+}
 
-  const std::string model_path = out + "/model.pt";
-  adarts::cli::InterruptHandler interrupts;
-  auto stop_after_signal = [&](int signal) {
-    const std::string where = trainer.step_in_epoch() == 0
-                                  ? "after epoch " + std::to_string(trainer.epoch())
-                                  : "at epoch " + std::to_string(trainer.epoch() + 1) + ", step " +
-                                        std::to_string(trainer.step_in_epoch()) + "/" +
-                                        std::to_string(trainer.steps_per_epoch());
-    if (config.checkpoint_keep == 0) {
-      spdlog::warn("{}: stopped {}; no checkpoint written (checkpoint_keep is 0)",
-                   adarts::cli::InterruptHandler::signal_name(signal), where);
-    } else {
-      const std::string path = trainer.step_in_epoch() == 0 ? adarts::Trainer::latest_checkpoint(out)
-                                                            : trainer.save_checkpoint();
-      spdlog::warn("{}: stopped {}; checkpoint {}. Continue with `adarts train --resume {}`",
-                   adarts::cli::InterruptHandler::signal_name(signal), where, path, out);
-    }
-    return adarts::cli::InterruptHandler::exit_status(signal);
-  };
-  adarts::EvalResult test;
-  while (trainer.epoch() < config.epochs) {
-    const int64_t epoch = trainer.epoch();
-    adarts::ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, config.epochs), trainer.steps_per_epoch(),
-                            config.log_every);
-    bool completed = false;
-    const adarts::TrainEpochSummary s = trainer.run_epoch(
-        [&](const adarts::TrainProgress& p) {
-          bar.update(p.step, fmt::format("loss {:.4f} acc {:.3f}", p.train_loss, p.train_accuracy));
-          return adarts::cli::InterruptHandler::signal_received() == 0;
-        },
-        &completed);
-    bar.finish();
-    if (!completed) return stop_after_signal(adarts::cli::InterruptHandler::signal_received());
-    const auto eval_start = std::chrono::steady_clock::now();
-    test = trainer.evaluate(test_data);
-    const double eval_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
-    spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.4f} | test loss {:.4f} top-1 {:.4f} top-5 {:.4f} | lr {:.5f} "
-                 "drop-path {:.3f} | {}",
-                 epoch + 1, config.epochs, s.train_loss, s.train_accuracy, test.loss, test.top1, test.top5, s.lr,
-                 s.drop_path_prob, adarts::format_duration(s.seconds + eval_seconds));
-    boost::json::object line;
-    line["epoch"] = epoch + 1;
-    line["steps"] = s.steps;
-    line["lr"] = s.lr;
-    line["drop_path_prob"] = s.drop_path_prob;
-    line["train_loss"] = s.train_loss;
-    line["train_accuracy"] = s.train_accuracy;
-    line["test_loss"] = test.loss;
-    line["test_top1"] = test.top1;
-    line["test_top5"] = test.top5;
-    line["test_samples"] = test.samples;
-    line["seconds"] = s.seconds + eval_seconds;
-    metrics << boost::json::serialize(line) << "\n";
-    metrics.flush();
-    trainer.save(model_path);  // the model so far, replaced whole
-    if (const int signal = adarts::cli::InterruptHandler::signal_received()) return stop_after_signal(signal);
+void log_epoch(const adarts::Trainer& trainer, const adarts::TrainEpochSummary& s) {
+  spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.4f} | test loss {:.4f} top-1 {:.4f} top-5 {:.4f} | lr {:.5f} "
+               "drop-path {:.3f} | {}",
+               s.epoch + 1, trainer.config().epochs, s.train_loss, s.train_accuracy, s.test.loss, s.test.top1,
+               s.test.top5, s.lr, s.drop_path_prob, adarts::format_duration(s.seconds));
+}
+
+int run_train(const TrainStart& start, const std::string& preset_note, bool overwrite) {
+  const TrainConfig& config = start.config;
+  adarts::validate(config);
+  adarts::check_writable_directory(config.out_dir);
+  if (start.checkpoint.empty()) {
+    spdlog::info("{}", preset_note);
+    adarts::cli::refuse_earlier_run("train", config.out_dir, adarts::Trainer::latest_checkpoint(config.out_dir), overwrite);
   }
+  spdlog::info("genotype {}: {}", start.genotype_source, adarts::summary_line(start.genotype));
+  spdlog::info("loading {} from {}", config.dataset, config.dataset == "synthetic" ? "(generated)" : config.data_dir);
+  adarts::Dataset train_data = adarts::load_train_dataset(config, /*train=*/true);
+  const adarts::Dataset test_data = adarts::load_train_dataset(config, /*train=*/false);
+  spdlog::info("data: {} training / {} test images {}x{}x{}, {} classes", train_data.size(), test_data.size(),
+               train_data.channels(), train_data.height(), train_data.width(), train_data.num_classes);
+  const int64_t height = train_data.height(), width = train_data.width();
+
+  // The trainer writes config.json and genotype.json, and at every epoch end metrics.jsonl, model.pt and a checkpoint.
+  adarts::Trainer trainer(start.genotype, config, std::move(train_data), test_data);
+  if (!start.checkpoint.empty()) {
+    trainer.load_checkpoint(start.checkpoint);
+    spdlog::info("resumed from {}: epoch {}/{}, step {}/{}", start.checkpoint, trainer.epoch() + 1, config.epochs,
+                 trainer.step_in_epoch(), trainer.steps_per_epoch());
+  }
+  log_network(trainer, height, width);
+  adarts::EvalResult test;
+  const int status = adarts::cli::run_epochs(trainer, "train", [&](const adarts::TrainEpochSummary& s) {
+    log_epoch(trainer, s);
+    test = s.test;
+  });
+  if (status != 0) return status;
   if (test.samples == 0) test = trainer.evaluate(test_data);  // resumed after the last epoch
   fmt::print("test: loss {:.4f} top-1 {} top-5 {} ({} images)\n", test.loss, percent(test.top1), percent(test.top5),
              test.samples);
-  spdlog::info("wrote {0}/model.pt, {0}/metrics.jsonl, {0}/config.json, {0}/genotype.json, {0}/checkpoints/", out);
+  spdlog::info("wrote {0}/model.pt, {0}/metrics.jsonl, {0}/config.json, {0}/genotype.json, {0}/checkpoints/", config.out_dir);
   return 0;
 }
 
@@ -203,6 +105,7 @@ int run_train(const TrainStart& start, const std::string& preset_note, bool over
 
 namespace adarts::cli {
 
+// One line per option: a table more than a function (its length is its option count).
 std::function<int()> add_train_command(CLI::App& app) {
   CLI::App* train = app.add_subcommand("train", "train a genotype from scratch and test it");
   auto genotype = std::make_shared<std::string>();
@@ -309,11 +212,7 @@ std::function<int()> add_evaluate_command(CLI::App& app) {
     if (!data_dir->empty()) data_config.data_dir = *data_dir;
     if (*test_subset >= 0) data_config.test_subset = *test_subset;
     adarts::validate(data_config);
-    if (*threads >= 0) {
-      // The model set its saved thread count when loaded; this one replaces it.
-      at::set_num_threads(*threads > 0 ? static_cast<int>(*threads)
-                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-    }
+    if (*threads >= 0) adarts::apply_threads(*threads);  // replaces the thread count the model was saved with
     spdlog::info("model {}: trained {} epochs; genotype {}", path, trainer->epoch(),
                  adarts::summary_line(trainer->genotype()));
     spdlog::info("loading the {} test split from {}", data_config.dataset,

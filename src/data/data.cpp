@@ -278,17 +278,20 @@ Dataset load_idx_dir(const std::string& dir, bool train) {
 // ---------------------------------------------------------------------------
 // CIFAR-10
 
-Dataset load_cifar10(const std::string& dir, bool train) {
-  constexpr int64_t kImageBytes = 3 * 32 * 32;
-  constexpr int64_t kRecord = 1 + kImageBytes;
+namespace {
+
+constexpr int64_t kCifarImageBytes = 3 * 32 * 32;
+constexpr int64_t kCifarRecord = 1 + kCifarImageBytes;
+
+// The batch files of a CIFAR-10 split in `dir` (or in its cifar-10-batches-bin folder).
+std::vector<std::string> cifar10_files(const std::string& dir, bool train) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     throw io_error("CIFAR-10 directory " + in_quotes(dir) + ": no such directory");
   }
   fs::path base(dir);
   // Accept the parent of the archive's own folder too.
-  if (!fs::exists(base / "test_batch.bin", ec) &&
-      fs::is_directory(base / "cifar-10-batches-bin", ec)) {
+  if (!fs::exists(base / "test_batch.bin", ec) && fs::is_directory(base / "cifar-10-batches-bin", ec)) {
     base /= "cifar-10-batches-bin";
   }
   std::vector<std::string> files;
@@ -297,19 +300,33 @@ Dataset load_cifar10(const std::string& dir, bool train) {
   } else {
     files.push_back((base / "test_batch.bin").string());
   }
+  return files;
+}
 
+// The record count of each file, checked against its size.
+std::vector<int64_t> cifar10_record_counts(const std::vector<std::string>& files) {
   std::vector<int64_t> counts;
-  int64_t total = 0;
   for (const auto& f : files) {
     const uint64_t size = require_regular_file(f, "CIFAR-10 file");
-    if (size == 0 || size % kRecord != 0) {
+    if (size == 0 || size % kCifarRecord != 0) {
       throw parse_error("CIFAR-10 file " + in_quotes(f) + ": size " + std::to_string(size) +
-                        " bytes is not a positive multiple of the " + std::to_string(kRecord) +
+                        " bytes is not a positive multiple of the " + std::to_string(kCifarRecord) +
                         "-byte record (truncated or not the binary version)");
     }
-    counts.push_back(int64_t(size / kRecord));
-    total += counts.back();
+    counts.push_back(int64_t(size / kCifarRecord));
   }
+  return counts;
+}
+
+}  // namespace
+
+Dataset load_cifar10(const std::string& dir, bool train) {
+  constexpr int64_t kImageBytes = kCifarImageBytes;
+  constexpr int64_t kRecord = kCifarRecord;
+  const std::vector<std::string> files = cifar10_files(dir, train);
+  const std::vector<int64_t> counts = cifar10_record_counts(files);
+  int64_t total = 0;
+  for (const int64_t c : counts) total += c;
 
   at::Tensor images = at::empty({total, 3, 32, 32}, at::kByte);
   at::Tensor labels = at::empty({total}, at::kLong);
@@ -528,6 +545,70 @@ void BatchLoader::start_epoch() {
   position_ = 0;
 }
 
+namespace {
+
+// One batch's random augmentation draws, per sample; null pointers for what is off.
+struct AugmentationDraws {
+  at::Tensor offsets, flips, centres_y, centres_x;  // [B, 2] crop offsets in [0, 2 pad], [B] flips, [B] cutout centres
+  const int64_t* offset(int64_t b) const { return offsets.defined() ? offsets.data_ptr<int64_t>() + 2 * b : nullptr; }
+  bool flip(int64_t b) const { return flips.defined() && flips.data_ptr<int64_t>()[b] != 0; }
+};
+
+// The draws in a fixed order (offsets, flips, cutout centres): a loader's stream replays exactly.
+AugmentationDraws draw_augmentation(const Augmentation& a, int64_t B, int64_t H, int64_t W, at::Generator& generator) {
+  AugmentationDraws d;
+  if (a.crop_padding > 0) d.offsets = at::randint(0, 2 * a.crop_padding + 1, {B, 2}, generator);
+  if (a.horizontal_flip) d.flips = at::randint(0, 2, {B}, generator);
+  if (a.cutout > 0) {
+    d.centres_y = at::randint(0, H, {B}, generator);
+    d.centres_x = at::randint(0, W, {B}, generator);
+  }
+  return d;
+}
+
+// Byte value -> normalised float, per channel: [C * 256].
+std::vector<float> normalization_table(const Normalization& n, int64_t C) {
+  std::vector<float> lut(size_t(C * 256));
+  for (int64_t c = 0; c < C; ++c) {
+    const float mean = n.mean.empty() ? 0.f : n.mean[size_t(c)];
+    const float inv = n.std.empty() ? 1.f : 1.f / n.std[size_t(c)];
+    for (int v = 0; v < 256; ++v) lut[size_t(c * 256 + v)] = (float(v) / 255.f - mean) * inv;
+  }
+  return lut;
+}
+
+// One image [C, H, W] of bytes to floats: normalised, cropped from its zero
+// padding at (dy, dx), mirrored, and the cutout square [y1, y2) x [x1, x2) zeroed.
+void write_augmented_image(const uint8_t* src, float* dst, const float* lut, int64_t C, int64_t H, int64_t W,
+                           int64_t dy, int64_t dx, bool mirror, int64_t y1, int64_t y2, int64_t x1, int64_t x2) {
+  for (int64_t c = 0; c < C; ++c) {
+    const float* l = lut + c * 256;
+    const uint8_t* plane = src + c * H * W;
+    float* out = dst + c * H * W;
+    for (int64_t y = 0; y < H; ++y) {
+      float* orow = out + y * W;
+      const int64_t sy = y + dy;
+      if (sy < 0 || sy >= H) {
+        std::fill(orow, orow + W, l[0]);
+        continue;
+      }
+      const uint8_t* irow = plane + sy * W;
+      if (dx == 0 && !mirror) {
+        for (int64_t x = 0; x < W; ++x) orow[x] = l[irow[x]];
+      } else {
+        for (int64_t x = 0; x < W; ++x) {
+          const int64_t sx = (mirror ? W - 1 - x : x) + dx;
+          orow[x] = (sx >= 0 && sx < W) ? l[irow[sx]] : l[0];
+        }
+      }
+    }
+    // Cutout (after normalisation, as in DARTS): a zeroed square.
+    for (int64_t y = y1; y < y2; ++y) std::fill(out + y * W + x1, out + y * W + x2, 0.f);
+  }
+}
+
+}  // namespace
+
 bool BatchLoader::next(Batch& batch) {
   if (!order_.defined()) start_epoch();
   const int64_t n = data_.size();
@@ -542,80 +623,35 @@ bool BatchLoader::next(Batch& batch) {
   const int64_t* order = order_.data_ptr<int64_t>() + position_;
   position_ += B;
 
-  // Per-sample random draws, one tensor per kind, only for enabled augmentations.
-  const int64_t pad = augmentation_.crop_padding;
-  const int64_t cut = augmentation_.cutout;
-  at::Tensor offsets, flips, centres_y, centres_x;
-  if (pad > 0) offsets = at::randint(0, 2 * pad + 1, {B, 2}, generator_);
-  if (augmentation_.horizontal_flip) flips = at::randint(0, 2, {B}, generator_);
-  if (cut > 0) {
-    centres_y = at::randint(0, H, {B}, generator_);
-    centres_x = at::randint(0, W, {B}, generator_);
-  }
-  const int64_t* off = pad > 0 ? offsets.data_ptr<int64_t>() : nullptr;
-  const int64_t* flip = flips.defined() ? flips.data_ptr<int64_t>() : nullptr;
-  const int64_t* cy = cut > 0 ? centres_y.data_ptr<int64_t>() : nullptr;
-  const int64_t* cx = cut > 0 ? centres_x.data_ptr<int64_t>() : nullptr;
-
-  // Byte value -> normalised float, per channel.
-  std::vector<float> lut(size_t(C * 256));
-  for (int64_t c = 0; c < C; ++c) {
-    const float mean = normalization_.mean.empty() ? 0.f : normalization_.mean[size_t(c)];
-    const float inv = normalization_.std.empty() ? 1.f : 1.f / normalization_.std[size_t(c)];
-    for (int v = 0; v < 256; ++v) lut[size_t(c * 256 + v)] = (float(v) / 255.f - mean) * inv;
-  }
-
+  const AugmentationDraws draws = draw_augmentation(augmentation_, B, H, W, generator_);
+  const std::vector<float> lut = normalization_table(normalization_, C);
+  const int64_t pad = augmentation_.crop_padding, cut = augmentation_.cutout;
   at::Tensor images = at::empty({B, C, H, W}, at::kFloat);
   at::Tensor labels = at::empty({B}, at::kLong);
   const uint8_t* src = data_.images.data_ptr<uint8_t>();
   const int64_t* src_labels = data_.labels.data_ptr<int64_t>();
   float* dst = images.data_ptr<float>();
   int64_t* dst_labels = labels.data_ptr<int64_t>();
-  const int64_t n_check = n;
-
   at::parallel_for(0, B, 16, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
       const int64_t idx = order[b];
-      TORCH_CHECK(idx >= 0 && idx < n_check, "BatchLoader: index out of range");
+      TORCH_CHECK(idx >= 0 && idx < n, "BatchLoader: index out of range");
       dst_labels[b] = src_labels[idx];
       // Cropped pixel (y, x) comes from source (y + dy, x + dx); outside is zero padding.
-      const int64_t dy = off ? off[2 * b] - pad : 0;
-      const int64_t dx = off ? off[2 * b + 1] - pad : 0;
-      const bool mirror = flip && flip[b] != 0;
+      const int64_t* offset = draws.offset(b);
+      const int64_t dy = offset ? offset[0] - pad : 0, dx = offset ? offset[1] - pad : 0;
       int64_t y1 = 0, y2 = 0, x1 = 0, x2 = 0;
       if (cut > 0) {
-        y1 = std::clamp<int64_t>(cy[b] - cut / 2, 0, H);
-        y2 = std::clamp<int64_t>(cy[b] - cut / 2 + cut, 0, H);
-        x1 = std::clamp<int64_t>(cx[b] - cut / 2, 0, W);
-        x2 = std::clamp<int64_t>(cx[b] - cut / 2 + cut, 0, W);
+        const int64_t cy = draws.centres_y.data_ptr<int64_t>()[b], cx = draws.centres_x.data_ptr<int64_t>()[b];
+        y1 = std::clamp<int64_t>(cy - cut / 2, 0, H);
+        y2 = std::clamp<int64_t>(cy - cut / 2 + cut, 0, H);
+        x1 = std::clamp<int64_t>(cx - cut / 2, 0, W);
+        x2 = std::clamp<int64_t>(cx - cut / 2 + cut, 0, W);
       }
-      for (int64_t c = 0; c < C; ++c) {
-        const float* l = lut.data() + c * 256;
-        const uint8_t* plane = src + (idx * C + c) * H * W;
-        float* out = dst + (b * C + c) * H * W;
-        for (int64_t y = 0; y < H; ++y) {
-          float* orow = out + y * W;
-          const int64_t sy = y + dy;
-          if (sy < 0 || sy >= H) {
-            std::fill(orow, orow + W, l[0]);
-            continue;
-          }
-          const uint8_t* irow = plane + sy * W;
-          if (dx == 0 && !mirror) {
-            for (int64_t x = 0; x < W; ++x) orow[x] = l[irow[x]];
-          } else {
-            for (int64_t x = 0; x < W; ++x) {
-              const int64_t sx = (mirror ? W - 1 - x : x) + dx;
-              orow[x] = (sx >= 0 && sx < W) ? l[irow[sx]] : l[0];
-            }
-          }
-        }
-        // Cutout (after normalisation, as in DARTS): a zeroed square.
-        for (int64_t y = y1; y < y2; ++y) std::fill(out + y * W + x1, out + y * W + x2, 0.f);
-      }
+      write_augmented_image(src + idx * C * H * W, dst + b * C * H * W, lut.data(), C, H, W, dy, dx, draws.flip(b),
+                            y1, y2, x1, x2);
     }
   });
-
   batch.images = images;
   batch.labels = labels;
   return true;

@@ -1,3 +1,4 @@
+// Datasets named by configs and by JSON specs (the C ABI's form).
 #include <boost/json.hpp>
 
 #include <set>
@@ -27,6 +28,19 @@ std::string text(const json::object& o, const char* key) {
 }
 
 }  // namespace
+
+void check_dataset_name(const std::string& name) {
+  const std::set<std::string> names = {"fashion-mnist", "mnist", "cifar10", "synthetic"};
+  if (names.count(name) == 0) {
+    throw invalid_argument("dataset must be fashion-mnist, mnist, cifar10 or synthetic, got '" + name + "'");
+  }
+}
+
+Dataset load_named_split(const std::string& name, const std::string& dir, bool train) {
+  check_dataset_name(name);
+  if (name == "synthetic") throw invalid_argument("the synthetic dataset is generated, not read from a folder");
+  return name == "cifar10" ? load_cifar10(dir, train) : load_idx_dir(dir, train);
+}
 
 Dataset load_dataset_from_spec(const std::string& spec_json) {
   json::value doc;

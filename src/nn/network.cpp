@@ -11,6 +11,7 @@
 #include "adarts/error.h"
 #include "adarts/operations.h"
 #include "adarts/supernet.h"
+#include "runtime/config_json.h"
 
 namespace adarts {
 namespace {
@@ -75,7 +76,30 @@ void count_convolutions(const torch::nn::Module& module, const at::Tensor& outpu
   *t_macs += weights * output.size(2) * output.size(3);
 }
 
+// Calls visit(key, member) for every option, in the order of the JSON output.
+template <class Options, class Visitor>
+void for_each_field(Options& o, Visitor&& visit) {
+  visit("in_channels", o.in_channels);
+  visit("num_classes", o.num_classes);
+  visit("channels", o.channels);
+  visit("layers", o.layers);
+  visit("auxiliary", o.auxiliary);
+  visit("imagenet", o.imagenet);
+}
+
 }  // namespace
+
+std::string to_json(const NetworkOptions& options) {
+  return config_json::write(options, [](auto& o, auto&& visit) { for_each_field(o, visit); });
+}
+
+NetworkOptions network_options_from_json(const std::string& json, const NetworkOptions& base,
+                                         bool require_every_key) {
+  config_json::ReadMode mode;
+  mode.noun = "network option";
+  mode.require_every_key = require_every_key;
+  return config_json::read(json, base, [](auto& o, auto&& visit) { for_each_field(o, visit); }, mode);
+}
 
 // A sequence of [ReLU] -> Conv -> BN steps: the CIFAR stem, or ImageNet's stem0 and stem1.
 class Network::Stem : public torch::nn::Module {

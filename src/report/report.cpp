@@ -97,6 +97,58 @@ class LineReader {
   int64_t line_;
 };
 
+// "alpha_softmax": the op names and the normal/reduce (or per-cell) softmax matrices.
+void read_alpha_softmax(const LineReader& r, const json::value& a, MetricsEpoch& e) {
+  const json::object& alphas = r.object(a, "alpha_softmax");
+  if (const json::value* ops = alphas.if_contains("ops")) {
+    if (!ops->is_array()) r.fail("\"alpha_softmax.ops\" must be an array of op names");
+    for (const auto& op : ops->get_array()) {
+      if (!op.is_string()) r.fail("\"alpha_softmax.ops\" must be an array of op names");
+      e.ops.emplace_back(op.get_string());
+    }
+  }
+  if (const json::value* m = alphas.if_contains("normal")) e.normal = r.matrix(*m, "alpha_softmax.normal", e.ops.size());
+  if (const json::value* m = alphas.if_contains("reduce")) e.reduce = r.matrix(*m, "alpha_softmax.reduce", e.ops.size());
+  // Per-cell spaces: a list of [edge][op] matrices. Another shape is a
+  // format this reader does not know yet: skipped, like unknown keys.
+  if (const json::value* cells = alphas.if_contains("cells"); cells && cells->is_array()) {
+    bool all_matrices = true;
+    for (const auto& c : cells->get_array()) all_matrices = all_matrices && LineReader::is_matrix(c);
+    if (all_matrices) {
+      for (const auto& c : cells->get_array())
+        e.cells.push_back(r.matrix(c, fmt::format("alpha_softmax.cells[{}]", e.cells.size()), e.ops.size()));
+    }
+  }
+}
+
+// "collapse" (entropies and named figures), "genotype" (its space), "fidelity" (named figures).
+void read_epoch_figures(const LineReader& r, const json::object& o, MetricsEpoch& e) {
+  if (const json::value* c = o.if_contains("collapse")) {
+    for (const auto& kv : r.object(*c, "collapse")) {
+      const std::string key(kv.key());
+      if (key == "normal_entropy") {
+        e.normal_entropy = r.numbers(kv.value(), "collapse.normal_entropy");
+      } else if (key == "reduce_entropy") {
+        e.reduce_entropy = r.numbers(kv.value(), "collapse.reduce_entropy");
+      } else if (kv.value().is_number()) {
+        e.collapse.emplace_back(key, kv.value().to_number<double>());
+      }
+    }
+  }
+  if (const json::value* g = o.if_contains("genotype")) {
+    const json::object& genotype = r.object(*g, "genotype");
+    if (const json::value* space = genotype.if_contains("space")) {
+      if (!space->is_string()) r.fail("\"genotype.space\" must be a string");
+      e.space = std::string(space->get_string());
+    }
+  }
+  if (const json::value* f = o.if_contains("fidelity")) {
+    for (const auto& kv : r.object(*f, "fidelity")) {
+      if (kv.value().is_number()) e.fidelity.emplace_back(std::string(kv.key()), kv.value().to_number<double>());
+    }
+  }
+}
+
 MetricsEpoch parse_line(const std::string& text, const std::string& source, int64_t line_number) {
   const LineReader r(source, line_number);
   boost::system::error_code ec;
@@ -122,53 +174,8 @@ MetricsEpoch parse_line(const std::string& text, const std::string& source, int6
   e.val_accuracy = r.number(o, "val_accuracy", "");
   e.weight_lr = r.number(o, "weight_lr", "");
   e.seconds = r.number(o, "seconds", "");
-
-  if (const json::value* a = o.if_contains("alpha_softmax")) {
-    const json::object& alphas = r.object(*a, "alpha_softmax");
-    if (const json::value* ops = alphas.if_contains("ops")) {
-      if (!ops->is_array()) r.fail("\"alpha_softmax.ops\" must be an array of op names");
-      for (const auto& op : ops->get_array()) {
-        if (!op.is_string()) r.fail("\"alpha_softmax.ops\" must be an array of op names");
-        e.ops.emplace_back(op.get_string());
-      }
-    }
-    if (const json::value* m = alphas.if_contains("normal")) e.normal = r.matrix(*m, "alpha_softmax.normal", e.ops.size());
-    if (const json::value* m = alphas.if_contains("reduce")) e.reduce = r.matrix(*m, "alpha_softmax.reduce", e.ops.size());
-    // Per-cell spaces: a list of [edge][op] matrices. Another shape is a
-    // format this reader does not know yet: skipped, like unknown keys.
-    if (const json::value* cells = alphas.if_contains("cells"); cells && cells->is_array()) {
-      bool all_matrices = true;
-      for (const auto& c : cells->get_array()) all_matrices = all_matrices && LineReader::is_matrix(c);
-      if (all_matrices) {
-        for (const auto& c : cells->get_array())
-          e.cells.push_back(r.matrix(c, fmt::format("alpha_softmax.cells[{}]", e.cells.size()), e.ops.size()));
-      }
-    }
-  }
-  if (const json::value* c = o.if_contains("collapse")) {
-    for (const auto& kv : r.object(*c, "collapse")) {
-      const std::string key(kv.key());
-      if (key == "normal_entropy") {
-        e.normal_entropy = r.numbers(kv.value(), "collapse.normal_entropy");
-      } else if (key == "reduce_entropy") {
-        e.reduce_entropy = r.numbers(kv.value(), "collapse.reduce_entropy");
-      } else if (kv.value().is_number()) {
-        e.collapse.emplace_back(key, kv.value().to_number<double>());
-      }
-    }
-  }
-  if (const json::value* g = o.if_contains("genotype")) {
-    const json::object& genotype = r.object(*g, "genotype");
-    if (const json::value* space = genotype.if_contains("space")) {
-      if (!space->is_string()) r.fail("\"genotype.space\" must be a string");
-      e.space = std::string(space->get_string());
-    }
-  }
-  if (const json::value* f = o.if_contains("fidelity")) {
-    for (const auto& kv : r.object(*f, "fidelity")) {
-      if (kv.value().is_number()) e.fidelity.emplace_back(std::string(kv.key()), kv.value().to_number<double>());
-    }
-  }
+  if (const json::value* a = o.if_contains("alpha_softmax")) read_alpha_softmax(r, *a, e);
+  read_epoch_figures(r, o, e);
   return e;
 }
 

@@ -1,6 +1,7 @@
-// Internal: the JSON form of a config struct described by a field visitor
+// Internal: the JSON form of a struct described by a field visitor
 // (`for_each_field(config, visit)` calling visit(key, member) per field).
-// Shared by SearchConfig and TrainConfig so that both parse and print alike.
+// Shared by SearchConfig, TrainConfig (and their RunConfig part) and
+// NetworkOptions so that all parse and print alike.
 #pragma once
 
 #include <boost/json.hpp>
@@ -12,30 +13,54 @@
 #include <vector>
 
 #include "adarts/error.h"
+#include "adarts/run_config.h"
 
 namespace adarts::config_json {
 
-inline void read_value(const boost::json::value& v, const std::string& key, std::string& out) {
-  if (!v.is_string()) throw parse_error("config key '" + key + "' must be a string");
+// The keys every run has (RunConfig), in the order of the JSON output: the
+// last keys of SearchConfig and TrainConfig.
+template <class Config, class Visitor>
+void for_each_run_field(Config& c, Visitor&& visit) {
+  visit("seed", c.seed);
+  visit("device", c.device);
+  visit("precision", c.precision);
+  visit("threads", c.threads);
+  visit("out_dir", c.out_dir);
+  visit("log_every", c.log_every);
+  visit("checkpoint_every", c.checkpoint_every);
+  visit("checkpoint_keep", c.checkpoint_keep);
+  visit("nan_policy", c.nan_policy);
+}
+
+// How read() treats the document. `noun` names a key in messages ("config
+// key 'lr' must be a number"); with `require_every_key` a missing key is an
+// error (files the library wrote itself), otherwise it keeps the base value.
+struct ReadMode {
+  const char* noun = "config key";
+  bool require_every_key = false;
+};
+
+inline void read_value(const boost::json::value& v, const std::string& name, std::string& out) {
+  if (!v.is_string()) throw parse_error(name + " must be a string");
   out = std::string(v.as_string());
 }
 
-inline void read_value(const boost::json::value& v, const std::string& key, bool& out) {
-  if (!v.is_bool()) throw parse_error("config key '" + key + "' must be true or false");
+inline void read_value(const boost::json::value& v, const std::string& name, bool& out) {
+  if (!v.is_bool()) throw parse_error(name + " must be true or false");
   out = v.as_bool();
 }
 
-inline void read_value(const boost::json::value& v, const std::string& key, double& out) {
-  if (!v.is_number()) throw parse_error("config key '" + key + "' must be a number");
+inline void read_value(const boost::json::value& v, const std::string& name, double& out) {
+  if (!v.is_number()) throw parse_error(name + " must be a number");
   out = v.to_number<double>();
 }
 
 template <class Int, std::enable_if_t<std::is_integral_v<Int> && !std::is_same_v<Int, bool>, int> = 0>
-void read_value(const boost::json::value& v, const std::string& key, Int& out) {
+void read_value(const boost::json::value& v, const std::string& name, Int& out) {
   try {
     out = v.to_number<Int>();  // rejects fractions and out-of-range values
   } catch (const std::exception&) {
-    throw parse_error("config key '" + key + "' must be an integer in range");
+    throw parse_error(name + " must be an integer in range");
   }
 }
 
@@ -70,9 +95,11 @@ inline std::string suggestion(const std::string& word, const std::set<std::strin
   return best.empty() ? "" : " (did you mean '" + best + "'?)";
 }
 
-// "key: saved -> requested" for each key of two flat JSON objects whose values differ, except `allowed`.
-inline std::vector<std::string> differences(const std::string& saved_json, const std::string& requested_json,
-                                            const std::set<std::string>& allowed) {
+// "key: saved -> requested" for each key of two flat JSON objects whose values
+// differ, except the keys a resumed run may change (resumable_run_keys()).
+inline std::vector<std::string> resume_differences(const std::string& saved_json, const std::string& requested_json) {
+  const std::vector<std::string>& resumable = resumable_run_keys();
+  const std::set<std::string> allowed(resumable.begin(), resumable.end());
   const boost::json::object saved = boost::json::parse(saved_json).as_object();
   const boost::json::object requested = boost::json::parse(requested_json).as_object();
   std::vector<std::string> out;
@@ -97,9 +124,10 @@ std::string write(const Config& config, ForEachField for_each_field) {
 }
 
 // `base` with the keys of `text` applied; malformed JSON, wrong types and
-// unknown keys throw adarts::Error(parse_error) naming the key.
+// unknown keys (and, with mode.require_every_key, missing ones) throw
+// adarts::Error(parse_error) naming the key.
 template <class Config, class ForEachField>
-Config read(const std::string& text, const Config& base, ForEachField for_each_field) {
+Config read(const std::string& text, const Config& base, ForEachField for_each_field, const ReadMode& mode = {}) {
   boost::json::value doc;
   try {
     doc = boost::json::parse(text);
@@ -111,11 +139,16 @@ Config read(const std::string& text, const Config& base, ForEachField for_each_f
   std::set<std::string> known;
   for_each_field(config, [&](const char* key, auto& member) {
     known.insert(key);
-    if (const boost::json::value* v = doc.as_object().if_contains(key)) read_value(*v, key, member);
+    const std::string name = std::string(mode.noun) + " '" + key + "'";
+    if (const boost::json::value* v = doc.as_object().if_contains(key)) {
+      read_value(*v, name, member);
+    } else if (mode.require_every_key) {
+      throw parse_error(name + " is missing");
+    }
   });
   for (const auto& entry : doc.as_object()) {
     const std::string key(entry.key());
-    if (known.count(key) == 0) throw parse_error("unknown config key '" + key + "'" + suggestion(key, known));
+    if (known.count(key) == 0) throw parse_error("unknown " + std::string(mode.noun) + " '" + key + "'" + suggestion(key, known));
   }
   return config;
 }

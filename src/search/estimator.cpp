@@ -1,3 +1,5 @@
+// The DARTS-family estimators (first-order, second-order, amended) and the
+// gradient and second-derivative products they are built from.
 #include "adarts/estimator.h"
 
 #include <torch/csrc/autograd/autograd.h>
@@ -7,7 +9,7 @@
 #include <cmath>
 
 #include "adarts/error.h"
-#include "adarts/implicit_gradient.h"
+#include "search/darts_estimators.h"
 
 namespace adarts {
 namespace {
@@ -186,17 +188,12 @@ std::string to_string(HvpMode mode) {
   return mode == HvpMode::exact ? "exact" : "finite_difference";
 }
 
-std::unique_ptr<ArchGradientEstimator> make_estimator(const EstimatorOptions& options) {
-  if (!(options.eta >= 0.0) || !std::isfinite(options.eta)) {
-    throw invalid_argument("eta must be a finite number >= 0, got " + std::to_string(options.eta));
-  }
-  if (!(options.fd_scale > 0.0)) throw invalid_argument("fd_scale must be > 0");
-  if (options.name == "first_order") return std::make_unique<FirstOrder>();
-  if (options.name == "second_order") return std::make_unique<SecondOrder>(options);
-  if (options.name == "amended") return std::make_unique<Amended>(options);
-  if (options.name == "implicit") return std::make_unique<ImplicitEstimator>(options);
-  throw invalid_argument("unknown estimator '" + options.name +
-                         "' (expected first_order, second_order, amended or implicit)");
+std::unique_ptr<ArchGradientEstimator> make_first_order() { return std::make_unique<FirstOrder>(); }
+std::unique_ptr<ArchGradientEstimator> make_second_order(const EstimatorOptions& options) {
+  return std::make_unique<SecondOrder>(options);
+}
+std::unique_ptr<ArchGradientEstimator> make_amended(const EstimatorOptions& options) {
+  return std::make_unique<Amended>(options);
 }
 
 LossGradients loss_gradients(BilevelProblem& problem, const Batch& batch) {

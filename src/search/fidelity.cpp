@@ -66,10 +66,10 @@ double figure_value(const std::vector<std::pair<std::string, double>>& figures, 
 
 FidelityOptions fidelity_options(const SearchConfig& config) {
   FidelityOptions o;
-  o.implicit = config.estimator_options();
-  o.implicit.name = "implicit";
+  const EstimatorOptions estimator = config.estimator_options();
+  o.implicit = estimator.implicit;
   o.eta = config.eta;
-  o.fd_scale = o.implicit.fd_scale;
+  o.fd_scale = estimator.fd_scale;
   return o;
 }
 

@@ -125,19 +125,18 @@ SolveResult neumann_series(const LinearOperator& apply, const TensorList& b, int
   return result;
 }
 
-void validate_implicit_options(const EstimatorOptions& o) {
-  if (o.implicit_inverse != "cg" && o.implicit_inverse != "neumann") {
-    throw invalid_argument("implicit_inverse must be cg or neumann, got '" + o.implicit_inverse + "'");
+void validate_implicit_options(const ImplicitOptions& o) {
+  if (o.inverse != "cg" && o.inverse != "neumann") {
+    throw invalid_argument("implicit_inverse must be cg or neumann, got '" + o.inverse + "'");
   }
-  if (o.implicit_iterations < 1) {
-    throw invalid_argument("implicit_iterations must be >= 1, got " + std::to_string(o.implicit_iterations));
+  if (o.iterations < 1) {
+    throw invalid_argument("implicit_iterations must be >= 1, got " + std::to_string(o.iterations));
   }
-  if (!(o.implicit_tolerance >= 0.0) || !std::isfinite(o.implicit_tolerance)) {
-    throw invalid_argument("implicit_tolerance must be a finite number >= 0, got " +
-                           std::to_string(o.implicit_tolerance));
+  if (!(o.tolerance >= 0.0) || !std::isfinite(o.tolerance)) {
+    throw invalid_argument("implicit_tolerance must be a finite number >= 0, got " + std::to_string(o.tolerance));
   }
-  if (!(o.implicit_damping >= 0.0) || !std::isfinite(o.implicit_damping)) {
-    throw invalid_argument("implicit_damping must be a finite number >= 0, got " + std::to_string(o.implicit_damping));
+  if (!(o.damping >= 0.0) || !std::isfinite(o.damping)) {
+    throw invalid_argument("implicit_damping must be a finite number >= 0, got " + std::to_string(o.damping));
   }
   if (!(o.neumann_step > 0.0) || !std::isfinite(o.neumann_step)) {
     throw invalid_argument("neumann_step must be a finite number > 0, got " + std::to_string(o.neumann_step));
@@ -145,24 +144,24 @@ void validate_implicit_options(const EstimatorOptions& o) {
 }
 
 SolveResult solve_hessian_system(BilevelProblem& problem, const Batch& batch, const TensorList& b,
-                                 const EstimatorOptions& options) {
+                                 const ImplicitOptions& options) {
   validate_implicit_options(options);
-  const double damping = options.implicit_damping;
+  const double damping = options.damping;
   const LinearOperator apply = [&](const TensorList& x) {
     TensorList hx = hessian_vector_product(problem, batch, x, HvpMode::exact);
     if (damping != 0.0) axpy(hx, damping, x);
     return hx;
   };
-  if (options.implicit_inverse == "neumann") {
-    return neumann_series(apply, b, options.implicit_iterations, options.neumann_step, options.implicit_tolerance);
+  if (options.inverse == "neumann") {
+    return neumann_series(apply, b, options.iterations, options.neumann_step, options.tolerance);
   }
-  return conjugate_gradient(apply, b, options.implicit_iterations, options.implicit_tolerance);
+  return conjugate_gradient(apply, b, options.iterations, options.tolerance);
 }
 
 ImplicitGradient implicit_gradient(BilevelProblem& problem, const Batch& train, const Batch& val,
                                    const EstimatorOptions& options) {
   LossGradients val_grads = loss_gradients(problem, val);
-  SolveResult solve = solve_hessian_system(problem, train, val_grads.weights, options);
+  SolveResult solve = solve_hessian_system(problem, train, val_grads.weights, options.implicit);
   ImplicitGradient out;
   out.g1 = std::move(val_grads.arch);
   out.g2 = mixed_vector_product(problem, train, solve.solution, HvpMode::exact);
@@ -172,7 +171,7 @@ ImplicitGradient implicit_gradient(BilevelProblem& problem, const Batch& train, 
 }
 
 ImplicitEstimator::ImplicitEstimator(EstimatorOptions options) : options_(std::move(options)) {
-  validate_implicit_options(options_);
+  validate_implicit_options(options_.implicit);
 }
 
 TensorList ImplicitEstimator::arch_gradient(BilevelProblem& problem, const Batch& train, const Batch& val,
@@ -186,8 +185,8 @@ TensorList ImplicitEstimator::arch_gradient(BilevelProblem& problem, const Batch
     if ((unconverged_ & (unconverged_ - 1)) == 0) {
       spdlog::warn("implicit gradient: {} stopped ({}) after {} iterations at relative residual {:.3g} "
                    "(tolerance {:.3g}); {} of {} solves so far did not converge",
-                   options_.implicit_inverse, to_string(g.report.reason), g.report.iterations,
-                   g.report.relative_residual, options_.implicit_tolerance, unconverged_, solves_);
+                   options_.implicit.inverse, to_string(g.report.reason), g.report.iterations,
+                   g.report.relative_residual, options_.implicit.tolerance, unconverged_, solves_);
     }
   }
   for (size_t i = 0; i < g.g1.size(); ++i) g.g1[i] = g.g1[i] + g.g2[i];

@@ -3,15 +3,12 @@
 #include <boost/json.hpp>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <set>
-#include <type_traits>
 
+#include "adarts/data.h"
 #include "adarts/device.h"
 #include "adarts/error.h"
-#include "adarts/implicit_gradient.h"
 #include "runtime/config_json.h"
+#include "runtime/run_loop.h"
 
 namespace adarts {
 namespace {
@@ -56,15 +53,7 @@ void for_each_field(Config& c, Visitor&& visit) {
   visit("implicit_damping", c.implicit_damping);
   visit("neumann_step", c.neumann_step);
   visit("fidelity_every", c.fidelity_every);
-  visit("seed", c.seed);
-  visit("device", c.device);
-  visit("precision", c.precision);
-  visit("threads", c.threads);
-  visit("out_dir", c.out_dir);
-  visit("log_every", c.log_every);
-  visit("checkpoint_every", c.checkpoint_every);
-  visit("checkpoint_keep", c.checkpoint_keep);
-  visit("nan_policy", c.nan_policy);
+  config_json::for_each_run_field(c, visit);
 }
 
 }  // namespace
@@ -74,11 +63,11 @@ EstimatorOptions SearchConfig::estimator_options() const {
   o.name = estimator;
   o.eta = eta;
   o.hvp = parse_hvp_mode(hvp);
-  o.implicit_inverse = implicit_inverse;
-  o.implicit_iterations = implicit_iterations;
-  o.implicit_tolerance = implicit_tolerance;
-  o.implicit_damping = implicit_damping;
-  o.neumann_step = neumann_step;
+  o.implicit.inverse = implicit_inverse;
+  o.implicit.iterations = implicit_iterations;
+  o.implicit.tolerance = implicit_tolerance;
+  o.implicit.damping = implicit_damping;
+  o.implicit.neumann_step = neumann_step;
   return o;
 }
 
@@ -101,7 +90,7 @@ SearchConfig consistent_search_config() {
 }
 
 double search_drop_path_prob(const SearchConfig& c, int64_t epoch) {
-  return c.drop_path_prob * static_cast<double>(epoch) / static_cast<double>(c.epochs);
+  return linear_ramp(c.drop_path_prob, epoch, c.epochs);
 }
 
 SearchConfig quick_search_config() {
@@ -120,9 +109,7 @@ void validate(const SearchConfig& c) {
   auto require = [](bool ok, const std::string& message) {
     if (!ok) throw invalid_argument(message);
   };
-  const std::set<std::string> datasets = {"fashion-mnist", "mnist", "cifar10", "synthetic"};
-  require(datasets.count(c.dataset) == 1,
-          "dataset must be fashion-mnist, mnist, cifar10 or synthetic, got '" + c.dataset + "'");
+  check_dataset_name(c.dataset);
   require(c.train_subset >= 0, "train_subset must be >= 0");
   require(c.train_subset == 0 || c.train_subset >= 2 * c.batch_size,
           "train_subset must hold at least two batches (2 * batch_size)");
@@ -149,36 +136,14 @@ void validate(const SearchConfig& c) {
   require(c.arch_beta2 >= 0 && c.arch_beta2 < 1, "arch_beta2 must be in [0, 1)");
   non_negative(c.arch_weight_decay, "arch_weight_decay");
   non_negative(c.eta, "eta");
-  parse_precision(c.precision);  // fp32 | bf16, naming the key when neither
-  require(c.threads >= 0, "threads must be >= 0 (0 = every core)");
-  require(c.log_every >= 1, "log_every must be >= 1");
-  require(c.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0 = only at epoch ends)");
-  require(c.checkpoint_keep >= 0, "checkpoint_keep must be >= 0 (0 = no checkpoints)");
-  require(c.nan_policy == "stop" || c.nan_policy == "skip",
-          "nan_policy must be stop or skip, got '" + c.nan_policy + "'");
   require(c.fidelity_every >= 0, "fidelity_every must be >= 0 (0 = off)");
-  validate_implicit_options(c.estimator_options());  // for every estimator: the fidelity probe uses them too
-  require(!c.out_dir.empty(), "out_dir must not be empty");
-  make_estimator(c.estimator_options());  // checks the estimator and hvp names
+  validate(static_cast<const RunConfig&>(c));
+  validate(c.estimator_options());  // the estimator, eta and the implicit options (hvp: estimator_options() parses it)
   c.search_space();  // checks the space and op names
 }
 
-void check_writable_directory(const std::string& dir) {
-  if (dir.empty()) throw invalid_argument("the output directory must not be empty");
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (!std::filesystem::is_directory(dir, ec)) {
-    throw io_error("cannot create the output directory '" + dir + "'" + (ec ? ": " + ec.message() : std::string()));
-  }
-  const std::string probe = dir + "/.adarts-write-test";
-  const bool ok = static_cast<bool>(std::ofstream(probe) << "ok");
-  std::filesystem::remove(probe, ec);
-  if (!ok) throw io_error("the output directory '" + dir + "' is not writable");
-}
-
 std::vector<std::string> resume_differences(const SearchConfig& saved, const SearchConfig& requested) {
-  return config_json::differences(to_json(saved), to_json(requested),
-                                  {"threads", "log_every", "checkpoint_every", "checkpoint_keep", "device", "out_dir"});
+  return config_json::resume_differences(to_json(saved), to_json(requested));
 }
 
 std::string to_json(const SearchConfig& config) {

@@ -1,3 +1,5 @@
+// The Trainer: re-training a genotype (steps, epochs, test, the files it
+// writes), the model file and training checkpoints. The config: train_config.cpp.
 #include "adarts/train.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -10,17 +12,15 @@
 
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <fstream>
-#include <set>
 #include <sstream>
-#include <type_traits>
 
-#include "adarts/error.h"
-#include "runtime/config_json.h"
 #include "adarts/device.h"
+#include "adarts/error.h"
 #include "runtime/checkpoint_io.h"
 #include "runtime/host_sync.h"
+#include "runtime/output_files.h"
+#include "runtime/run_loop.h"
 
 namespace adarts {
 namespace {
@@ -32,159 +32,24 @@ constexpr const char* kModelFormat = "adarts.model";
 constexpr int64_t kModelVersion = 2;
 constexpr const char* kCheckpointFormat = "adarts.train-checkpoint";
 constexpr int64_t kCheckpointVersion = 1;
+constexpr const char* kCheckpointWhat = "training checkpoint";
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Calls visit(key, member) for every field, in the order of the JSON output.
-// The one list of keys: parsing and writing both go through it.
-template <class Config, class Visitor>
-void for_each_field(Config& c, Visitor&& visit) {
-  visit("dataset", c.dataset);
-  visit("data_dir", c.data_dir);
-  visit("train_subset", c.train_subset);
-  visit("test_subset", c.test_subset);
-  visit("crop_padding", c.crop_padding);
-  visit("horizontal_flip", c.horizontal_flip);
-  visit("cutout", c.cutout);
-  visit("channels", c.channels);
-  visit("layers", c.layers);
-  visit("auxiliary", c.auxiliary);
-  visit("auxiliary_weight", c.auxiliary_weight);
-  visit("imagenet", c.imagenet);
-  visit("epochs", c.epochs);
-  visit("batch_size", c.batch_size);
-  visit("lr", c.lr);
-  visit("lr_min", c.lr_min);
-  visit("momentum", c.momentum);
-  visit("weight_decay", c.weight_decay);
-  visit("grad_clip", c.grad_clip);
-  visit("drop_path_prob", c.drop_path_prob);
-  visit("label_smoothing", c.label_smoothing);
-  visit("seed", c.seed);
-  visit("device", c.device);
-  visit("precision", c.precision);
-  visit("threads", c.threads);
-  visit("out_dir", c.out_dir);
-  visit("log_every", c.log_every);
-  visit("checkpoint_every", c.checkpoint_every);
-  visit("checkpoint_keep", c.checkpoint_keep);
-}
-
-std::string network_options_to_json(const NetworkOptions& o) {
-  json::object j;
-  j["in_channels"] = o.in_channels;
-  j["num_classes"] = o.num_classes;
-  j["channels"] = o.channels;
-  j["layers"] = o.layers;
-  j["auxiliary"] = o.auxiliary;
-  j["imagenet"] = o.imagenet;
-  return json::serialize(j);
-}
-
-NetworkOptions network_options_from_json(const std::string& text) {
-  NetworkOptions o;
-  try {
-    const json::object j = json::parse(text).as_object();
-    o.in_channels = j.at("in_channels").to_number<int64_t>();
-    o.num_classes = j.at("num_classes").to_number<int64_t>();
-    o.channels = j.at("channels").to_number<int64_t>();
-    o.layers = j.at("layers").to_number<int64_t>();
-    o.auxiliary = j.at("auxiliary").as_bool();
-    o.imagenet = j.at("imagenet").as_bool();
-  } catch (const std::exception& e) {
-    throw parse_error(std::string("the model's network options are malformed: ") + e.what());
+// The first `count` non-empty lines of the file at `path` (fewer when it is shorter or missing).
+std::vector<std::string> read_lines(const std::string& path, int64_t count) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  std::string line;
+  while (static_cast<int64_t>(lines.size()) < count && std::getline(in, line)) {
+    if (!line.empty()) lines.push_back(line);
   }
-  return o;
+  return lines;
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------
-// Config
-
-TrainConfig paper_train_config() { return TrainConfig{}; }
-
-// Measured with DARTS_V2 (adarts train --genotype tests/fixtures/genotypes/darts_v2.txt): about 2 minutes on
-// two idle cores (26 s an epoch), 83% top-1 on the 2000 test images. OpenMP threads that share their cores
-// with other busy processes can be several times slower (--threads 1 helps there).
-TrainConfig quick_train_config() {
-  TrainConfig c;
-  c.train_subset = 6000;
-  c.test_subset = 2000;
-  c.channels = 8;
-  c.layers = 6;
-  c.epochs = 4;
-  c.batch_size = 64;
-  c.lr = 0.05;
-  c.crop_padding = 2;
-  c.cutout = 0;
-  c.log_every = 10;
-  c.out_dir = "runs/train";
-  return c;
-}
-
-void validate(const TrainConfig& c) {
-  auto require = [](bool ok, const std::string& message) {
-    if (!ok) throw invalid_argument(message);
-  };
-  const std::set<std::string> datasets = {"fashion-mnist", "mnist", "cifar10", "synthetic"};
-  require(datasets.count(c.dataset) == 1,
-          "dataset must be fashion-mnist, mnist, cifar10 or synthetic, got '" + c.dataset + "'");
-  require(c.train_subset >= 0, "train_subset must be >= 0 (0 = all)");
-  require(c.test_subset >= 0, "test_subset must be >= 0 (0 = all)");
-  require(c.batch_size >= 2, "batch_size must be >= 2 (batch norm needs two samples)");
-  require(c.train_subset == 0 || c.train_subset >= c.batch_size,
-          "train_subset must hold at least one batch (batch_size)");
-  require(c.crop_padding >= 0, "crop_padding must be >= 0 (0 = off)");
-  require(c.cutout >= 0, "cutout must be >= 0 (0 = off)");
-  require(c.channels >= 2 && c.channels % 2 == 0, "channels must be even and >= 2");
-  require(c.layers >= 1, "layers must be >= 1");
-  require(c.epochs >= 1, "epochs must be >= 1");
-  auto finite = [&](double v, const char* name, bool ok, const char* what) {
-    require(std::isfinite(v) && ok, std::string(name) + " must be " + what);
-  };
-  finite(c.auxiliary_weight, "auxiliary_weight", c.auxiliary_weight >= 0, ">= 0");
-  finite(c.lr, "lr", c.lr > 0, "> 0");
-  finite(c.lr_min, "lr_min", c.lr_min >= 0 && c.lr_min <= c.lr, ">= 0 and <= lr");
-  finite(c.momentum, "momentum", c.momentum >= 0 && c.momentum < 1, "in [0, 1)");
-  finite(c.weight_decay, "weight_decay", c.weight_decay >= 0, ">= 0");
-  finite(c.grad_clip, "grad_clip", c.grad_clip > 0, "> 0");
-  finite(c.drop_path_prob, "drop_path_prob", c.drop_path_prob >= 0 && c.drop_path_prob < 1, "in [0, 1)");
-  finite(c.label_smoothing, "label_smoothing", c.label_smoothing >= 0 && c.label_smoothing < 1, "in [0, 1)");
-  require(c.threads >= 0, "threads must be >= 0 (0 = every core)");
-  require(c.log_every >= 1, "log_every must be >= 1");
-  require(c.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0 = only at epoch ends)");
-  require(c.checkpoint_keep >= 0, "checkpoint_keep must be >= 0 (0 = no checkpoints)");
-  require(!c.out_dir.empty(), "out_dir must not be empty");
-  parse_precision(c.precision);  // fp32 | bf16, naming the key when neither
-  require(c.device == "cpu" || c.device.rfind("cuda", 0) == 0,
-          "device must be cpu, cuda or cuda:N, got '" + c.device + "'");
-}
-
-std::vector<std::string> resume_differences(const TrainConfig& saved, const TrainConfig& requested) {
-  return config_json::differences(to_json(saved), to_json(requested),
-                                  {"threads", "log_every", "checkpoint_every", "checkpoint_keep", "device", "out_dir"});
-}
-
-std::string to_json(const TrainConfig& config) {
-  return config_json::write(config, [](auto& c, auto&& visit) { for_each_field(c, visit); });
-}
-
-TrainConfig train_config_from_json(const std::string& text, const TrainConfig& base) {
-  return config_json::read(text, base, [](auto& c, auto&& visit) { for_each_field(c, visit); });
-}
-
-double train_learning_rate(const TrainConfig& c, int64_t epoch) {
-  // Cosine annealing per epoch, as torch's CosineAnnealingLR stepped once an epoch.
-  const double progress = static_cast<double>(epoch) / static_cast<double>(c.epochs);
-  return c.lr_min + 0.5 * (c.lr - c.lr_min) * (1.0 + std::cos(M_PI * progress));
-}
-
-double train_drop_path_prob(const TrainConfig& c, int64_t epoch) {
-  return c.drop_path_prob * static_cast<double>(epoch) / static_cast<double>(c.epochs);
-}
 
 // ---------------------------------------------------------------------------
 // Data
@@ -202,9 +67,7 @@ Dataset load_train_dataset(const TrainConfig& config, bool train) {
     for (int64_t i = begin; i < end; ++i) indices.push_back(i);
     return subset(all, indices);
   }
-  const Dataset data = config.dataset == "cifar10" ? load_cifar10(config.data_dir, train)
-                                                   : load_idx_dir(config.data_dir, train);
-  return head(data, train ? config.train_subset : config.test_subset);
+  return head(load_named_split(config.dataset, config.data_dir, train), train ? config.train_subset : config.test_subset);
 }
 
 Genotype read_genotype_file(const std::string& path) {
@@ -229,11 +92,13 @@ struct Trainer::Optimizer {
   torch::optim::SGD sgd;
 };
 
-Trainer::Trainer(Genotype genotype, TrainConfig config, Dataset train_data)
+Trainer::Trainer(Genotype genotype, TrainConfig config, Dataset train_data, std::optional<Dataset> test_data)
     : genotype_(std::move(genotype)),
       config_(std::move(config)),
       device_(at::kCPU),
-      generator_(at::make_generator<at::CPUGeneratorImpl>(config_.seed)) {
+      generator_(at::make_generator<at::CPUGeneratorImpl>(config_.seed)),
+      test_data_(std::move(test_data)),
+      counters_(std::make_unique<EpochCounters>()) {
   validate(config_);
   validate_genotype(genotype_);
   if (train_data.size() < config_.batch_size) {
@@ -241,6 +106,7 @@ Trainer::Trainer(Genotype genotype, TrainConfig config, Dataset train_data)
                            " images; training needs at least one batch (batch_size = " +
                            std::to_string(config_.batch_size) + ")");
   }
+  check_writable_directory(config_.out_dir);
   normalization_ = compute_normalization(train_data);
   Augmentation augmentation;
   augmentation.crop_padding = config_.crop_padding;
@@ -259,7 +125,13 @@ Trainer::Trainer(Genotype genotype, TrainConfig config, Dataset train_data)
                                                 /*drop_last=*/true, augmentation, normalization_,
                                                 config_.seed * 4 + 1);
   build(options);
+  metrics_ = std::make_unique<MetricsLog>(config_.out_dir + "/metrics.jsonl");
+  write_text_atomically(config_.out_dir + "/config.json", to_json(config_));
+  write_text_atomically(config_.out_dir + "/genotype.json", to_json(genotype_));
 }
+
+Trainer::Trainer(Genotype genotype, const TrainConfig& config)
+    : Trainer(std::move(genotype), config, load_train_dataset(config, true), load_train_dataset(config, false)) {}
 
 Trainer::Trainer(LoadTag, Genotype genotype, TrainConfig config, NetworkOptions options,
                  Normalization normalization, int64_t epoch)
@@ -268,15 +140,14 @@ Trainer::Trainer(LoadTag, Genotype genotype, TrainConfig config, NetworkOptions 
       device_(at::kCPU),
       generator_(at::make_generator<at::CPUGeneratorImpl>(config_.seed)),
       normalization_(std::move(normalization)),
-      epoch_(epoch) {
+      counters_(std::make_unique<EpochCounters>()) {
+  counters_->epoch = epoch;
   build(options);
 }
 
 void Trainer::build(const NetworkOptions& options) {
-  device_ = parse_device(config_.device);
-  prepare_device(device_);
+  device_ = prepare_run(config_);
   precision_ = parse_precision(config_.precision);
-  apply_threads(config_.threads);
   net_ = std::make_shared<Network>(genotype_, options, generator_);
   net_->to(device_);
   net_->train();
@@ -288,6 +159,9 @@ void Trainer::build(const NetworkOptions& options) {
 Trainer::~Trainer() = default;
 
 int64_t Trainer::steps_per_epoch() const { return train_loader_ ? train_loader_->batches_per_epoch() : 0; }
+int64_t Trainer::epoch() const { return counters_->epoch; }
+int64_t Trainer::step_in_epoch() const { return counters_->step_in_epoch; }
+int64_t Trainer::skipped_steps() const { return counters_->skipped_steps; }
 
 at::Tensor Trainer::to_input(const at::Tensor& images) const { return to_device(images, device_); }
 
@@ -303,6 +177,10 @@ NetworkOutput Trainer::forward(const at::Tensor& images) {
   return out;
 }
 
+bool Trainer::check_finite(bool finite, const std::string& quantity) {
+  return adarts::check_finite(finite, quantity, config_, *counters_, steps_per_epoch(), last_checkpoint_);
+}
+
 TrainStepResult Trainer::step() {
   if (!train_loader_) {
     throw invalid_argument("this model was loaded for evaluation and has no training data; build a Trainer "
@@ -316,12 +194,10 @@ TrainStepResult Trainer::step() {
   net_->train();
   net_->set_drop_path_prob(current_drop_path_prob());
 
-  const Batch batch = train_loader_->next_cycling();
-  const at::Tensor images = to_input(batch.images);
-  const at::Tensor labels = to_device(batch.labels, device_);
-
+  const Batch batch = to_device(train_loader_->next_cycling(), device_);
+  const at::Tensor& labels = batch.labels;
   optimizer_->sgd.zero_grad();
-  const NetworkOutput out = forward(images);
+  const NetworkOutput out = forward(batch.images);
   const at::Tensor loss =
       at::cross_entropy_loss(out.logits, labels, {}, at::Reduction::Mean, -100, config_.label_smoothing);
   at::Tensor total = loss;
@@ -337,84 +213,72 @@ TrainStepResult Trainer::step() {
   const at::Tensor correct_count = out.logits.detach().argmax(1).eq(labels).sum();
   const std::vector<double> read =
       read_scalars({total, grad_norm, loss, aux_loss.defined() ? aux_loss : at::zeros_like(loss), correct_count});
-  const double total_value = read[0], grad_norm_value = read[1];
-  if (!std::isfinite(total_value)) {
-    throw numerical_error("non-finite training loss (" + std::to_string(total_value) + ") at epoch " +
-                          std::to_string(epoch_ + 1) + " step " + std::to_string(step_in_epoch_ + 1) +
-                          "; the run stops (its last checkpoint is kept). Lower the learning rate");
-  }
-  if (!std::isfinite(grad_norm_value)) {
-    throw numerical_error("non-finite weight gradient (norm " + std::to_string(grad_norm_value) + ") at epoch " +
-                          std::to_string(epoch_ + 1) + " step " + std::to_string(step_in_epoch_ + 1) +
-                          "; the run stops (its last checkpoint is kept). Lower the learning rate");
-  }
-  optimizer_->sgd.step();
-
   TrainStepResult result;
+  if (check_finite(std::isfinite(read[0]), "training loss (" + std::to_string(read[0]) + ")") &&
+      check_finite(std::isfinite(read[1]), "weight gradient (norm " + std::to_string(read[1]) + ")")) {
+    optimizer_->sgd.step();
+  } else {
+    result.skipped = true;
+    ++counters_->skipped_steps;
+    ++counters_->epoch_skipped_steps;
+  }
   result.loss = read[2];
   result.aux_loss = read[3];
   const int64_t n = labels.size(0);
   const double correct = read[4];
   result.accuracy = correct / static_cast<double>(n);
-
-  epoch_loss_sum_ += result.loss * static_cast<double>(n);
-  epoch_correct_ += correct;
-  epoch_samples_ += n;
-  ++step_in_epoch_;
-  epoch_seconds_ += seconds_since(start);
+  counters_->add_step(result.loss, correct, n, seconds_since(start));
   return result;
+}
+
+TrainEpochSummary Trainer::summary() const {
+  TrainEpochSummary s;
+  s.epoch = counters_->epoch;
+  s.steps = counters_->step_in_epoch;
+  s.lr = current_lr();
+  s.drop_path_prob = current_drop_path_prob();
+  s.train_loss = counters_->mean_loss();
+  s.train_accuracy = counters_->accuracy();
+  s.seconds = counters_->seconds;
+  return s;
 }
 
 TrainEpochSummary Trainer::run_epoch(const TrainCallback& callback, bool* completed) {
   const int64_t steps = steps_per_epoch();
   if (steps == 0) step();  // throws the no-training-data error
-  auto summary = [&] {
-    TrainEpochSummary s;
-    s.epoch = epoch_;
-    s.steps = step_in_epoch_;
-    s.lr = current_lr();
-    s.drop_path_prob = current_drop_path_prob();
-    if (epoch_samples_ > 0) {
-      s.train_loss = epoch_loss_sum_ / static_cast<double>(epoch_samples_);
-      s.train_accuracy = epoch_correct_ / static_cast<double>(epoch_samples_);
-    }
-    s.seconds = epoch_seconds_;
-    return s;
-  };
-  while (step_in_epoch_ < steps) {
-    // A cancel() that came before this call stops it before its first step.
-    if (cancel_requested_.exchange(false)) {
-      if (completed) *completed = false;
-      return summary();
-    }
-    step();
-    if (config_.checkpoint_keep > 0 && config_.checkpoint_every > 0 && step_in_epoch_ < steps &&
-        (epoch_ * steps + step_in_epoch_) % config_.checkpoint_every == 0) {
-      save_checkpoint();
-    }
-    bool keep_going = !cancel_requested_.load();
-    if (callback) {
-      TrainProgress p;
-      p.epoch = epoch_;
-      p.step = step_in_epoch_;
-      p.steps_per_epoch = steps;
-      p.train_loss = epoch_loss_sum_ / static_cast<double>(epoch_samples_);
-      p.train_accuracy = epoch_correct_ / static_cast<double>(epoch_samples_);
-      p.seconds = epoch_seconds_;
-      keep_going = callback(p) && keep_going;
-    }
-    if (!keep_going || cancel_requested_.exchange(false)) {
-      if (completed) *completed = false;
-      return summary();
-    }
+  const bool done = run_epoch_steps(
+      *counters_, steps, cancel_requested_, [&] { step(); },
+      [&] {
+        if (mid_epoch_checkpoint_due(config_, *counters_, steps)) save_checkpoint();
+      },
+      callback);
+  if (completed) *completed = done;
+  return done ? end_epoch() : summary();
+}
+
+TrainEpochSummary Trainer::end_epoch() {
+  TrainEpochSummary s = summary();
+  json::object line;
+  line["epoch"] = s.epoch + 1;
+  line["steps"] = s.steps;
+  line["lr"] = s.lr;
+  line["drop_path_prob"] = s.drop_path_prob;
+  line["train_loss"] = s.train_loss;
+  line["train_accuracy"] = s.train_accuracy;
+  if (test_data_) {
+    const auto start = Clock::now();
+    s.test = evaluate(*test_data_);
+    s.seconds += seconds_since(start);
+    line["test_loss"] = s.test.loss;
+    line["test_top1"] = s.test.top1;
+    line["test_top5"] = s.test.top5;
+    line["test_samples"] = s.test.samples;
   }
-  if (completed) *completed = true;
-  const TrainEpochSummary s = summary();
-  ++epoch_;
-  step_in_epoch_ = 0;
-  epoch_loss_sum_ = epoch_correct_ = 0.0;
-  epoch_samples_ = 0;
-  epoch_seconds_ = 0.0;
+  line["seconds"] = s.seconds;
+  s.json = json::serialize(line);
+  metrics_->append(s.json);
+  counters_->next_epoch();
+  save(config_.out_dir + "/model.pt");  // the model so far, replaced whole
   if (config_.checkpoint_keep > 0) save_checkpoint();
   return s;
 }
@@ -464,8 +328,8 @@ void Trainer::save(const std::string& path) const {
   io::write_header(archive, kModelFormat, kModelVersion);
   archive.write("genotype", c10::IValue(to_json(genotype_)));
   archive.write("config", c10::IValue(to_json(config_)));
-  archive.write("network_options", c10::IValue(network_options_to_json(net_->options())));
-  archive.write("epoch", c10::IValue(epoch_));
+  archive.write("network_options", c10::IValue(to_json(net_->options())));
+  archive.write("epoch", c10::IValue(counters_->epoch));
   archive.write("normalization_mean", at::tensor(at::ArrayRef<float>(normalization_.mean), at::kFloat));
   archive.write("normalization_std", at::tensor(at::ArrayRef<float>(normalization_.std), at::kFloat));
   io::write_module(archive, "state", *net_);
@@ -477,7 +341,13 @@ std::unique_ptr<Trainer> Trainer::load(const std::string& path, const std::strin
   Genotype genotype = genotype_from_json(reader.read_string("genotype"));
   TrainConfig config = train_config_from_json(reader.read_string("config"), TrainConfig{});
   if (!device.empty()) config.device = device;
-  const NetworkOptions options = network_options_from_json(reader.read_string("network_options"));
+  const std::string options_json = reader.read_string("network_options");
+  NetworkOptions options;
+  try {
+    options = network_options_from_json(options_json, NetworkOptions{}, /*require_every_key=*/true);
+  } catch (const Error& e) {
+    throw parse_error(std::string("the model's network options are malformed: ") + e.what());
+  }
   const int64_t epoch = reader.read_int("epoch");
   const at::Tensor mean = reader.read_tensor("normalization_mean").to(at::kFloat).contiguous();
   const at::Tensor stddev = reader.read_tensor("normalization_std").to(at::kFloat).contiguous();
@@ -506,31 +376,26 @@ std::string Trainer::save_checkpoint() {
   archive.write("config", c10::IValue(to_json(config_)));
   archive.write("genotype", c10::IValue(to_json(genotype_)));
   archive.write("data", c10::IValue(data_fingerprint_));
-  archive.write("epoch", c10::IValue(epoch_));
-  archive.write("step_in_epoch", c10::IValue(step_in_epoch_));
-  archive.write("epoch_loss_sum", c10::IValue(epoch_loss_sum_));
-  archive.write("epoch_correct", c10::IValue(epoch_correct_));
-  archive.write("epoch_samples", c10::IValue(epoch_samples_));
-  archive.write("epoch_seconds", c10::IValue(epoch_seconds_));
+  counters_->write(archive);
   io::write_module(archive, "network", *net_);
   io::OutputArchive optimizer;
   optimizer_->sgd.save(optimizer);
   archive.write("optimizer", optimizer);
   archive.write("generator", generator_.get_state());
   io::write_loader(archive, "loader.train", train_loader_->state());
-
-  const std::string path = io::write_checkpoint(archive, config_.out_dir, epoch_, step_in_epoch_,
-                                                config_.checkpoint_keep, &clear_stale_checkpoints_);
-  return path;
+  archive.write("metrics", c10::IValue(metrics_->text()));
+  last_checkpoint_ = io::write_checkpoint(archive, config_.out_dir, counters_->epoch, counters_->step_in_epoch,
+                                          config_.checkpoint_keep, &clear_stale_checkpoints_);
+  return last_checkpoint_;
 }
 
 TrainConfig Trainer::checkpoint_config(const std::string& path) {
-  checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, "training checkpoint");
+  checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, kCheckpointWhat);
   return train_config_from_json(reader.read_string("config"), TrainConfig{});
 }
 
 Genotype Trainer::checkpoint_genotype(const std::string& path) {
-  checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, "training checkpoint");
+  checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, kCheckpointWhat);
   return genotype_from_json(reader.read_string("genotype"));
 }
 
@@ -541,33 +406,34 @@ std::string Trainer::latest_checkpoint(const std::string& out_dir, std::vector<s
 
 Trainer::ResumePoint Trainer::resume_point(const std::string& out_dir,
                                           const std::function<void(TrainConfig&)>& change) {
-  ResumePoint point;
-  point.checkpoint = checkpoint_io::require_newest(
-      out_dir, [](const std::string& path) { checkpoint_config(path); }, &point.skipped);
-  const TrainConfig saved = checkpoint_config(point.checkpoint);
-  point.config = saved;
-  if (change) change(point.config);
-  point.config.out_dir = out_dir;
-  point.genotype = checkpoint_genotype(point.checkpoint);
-  checkpoint_io::refuse_resume("'" + out_dir + "' with these settings", resume_differences(saved, point.config));
-  return point;
+  Genotype genotype;  // of the newest checkpoint that opens: the last one read
+  const std::function<TrainConfig(const std::string&)> read = [&](const std::string& path) {
+    checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, kCheckpointWhat);
+    TrainConfig config = train_config_from_json(reader.read_string("config"), TrainConfig{});
+    genotype = genotype_from_json(reader.read_string("genotype"));
+    return config;
+  };
+  ResumeStart<TrainConfig> start = find_resume_start<TrainConfig>(out_dir, read, change);
+  return ResumePoint{start.checkpoint, start.config, genotype, start.skipped};
 }
 
 std::unique_ptr<Trainer> Trainer::resume(const std::string& out_dir, const std::string& overrides_json,
-                                         const Dataset* train_data) {
+                                         const Dataset* train_data, std::optional<Dataset> test_data) {
   const ResumePoint point = resume_point(out_dir, [&](TrainConfig& c) {
     if (!overrides_json.empty()) c = train_config_from_json(overrides_json, c);
   });
-  auto trainer = std::make_unique<Trainer>(point.genotype, point.config,
-                                           train_data != nullptr ? *train_data : load_train_dataset(point.config, true));
+  if (train_data == nullptr && !test_data) test_data = load_train_dataset(point.config, false);
+  auto trainer = std::make_unique<Trainer>(
+      point.genotype, point.config, train_data != nullptr ? *train_data : load_train_dataset(point.config, true),
+      std::move(test_data));
   trainer->load_checkpoint(point.checkpoint);
   return trainer;
 }
 
 void Trainer::load_checkpoint(const std::string& path) {
-  checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, "training checkpoint");
+  checkpoint_io::Reader reader(path, kCheckpointFormat, kCheckpointVersion, kCheckpointWhat);
   if (!train_loader_) throw invalid_argument("a model loaded for evaluation cannot resume training");
-  // Everything that can refuse the checkpoint is checked before anything changes.
+  // Read and check everything first: a refused checkpoint changes nothing.
   const TrainConfig saved = train_config_from_json(reader.read_string("config"), TrainConfig{});
   checkpoint_io::refuse_resume("from '" + path + "' (written with another configuration)", resume_differences(saved, config_));
   if (reader.read_string("genotype") != to_json(genotype_)) {
@@ -579,6 +445,12 @@ void Trainer::load_checkpoint(const std::string& path) {
   const BatchLoader::State loader_state = reader.read_loader("loader.train");
   const at::Tensor generator_state = reader.read_tensor("generator");
   checkpoint_io::InputArchive optimizer = reader.read_archive("optimizer");
+  EpochCounters counters;
+  counters.read(reader);
+  // Checkpoints written before they carried the metrics: the file's lines of the epochs ended by then.
+  std::vector<std::string> metrics = reader.has("metrics") ? split_lines(reader.read_string("metrics"))
+                                                           : read_lines(metrics_->path(), counters.epoch);
+  // Then apply.
   reader.read_module("network", *net_);
   reader.guarded([&] {
     optimizer_->sgd.load(optimizer);
@@ -586,13 +458,10 @@ void Trainer::load_checkpoint(const std::string& path) {
     generator_.set_state(generator_state);
     train_loader_->restore(loader_state);
   });
-  epoch_ = reader.read_int("epoch");
-  step_in_epoch_ = reader.read_int("step_in_epoch");
-  epoch_loss_sum_ = reader.read_double("epoch_loss_sum");
-  epoch_correct_ = reader.read_double("epoch_correct");
-  epoch_samples_ = reader.read_int("epoch_samples");
-  epoch_seconds_ = reader.read_double("epoch_seconds");
+  *counters_ = counters;
+  metrics_->restore(std::move(metrics));
   clear_stale_checkpoints_ = false;
+  last_checkpoint_ = path;
 }
 
 }  // namespace adarts

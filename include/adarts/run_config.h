@@ -1,0 +1,45 @@
+// What every run (a search, a re-training) is configured with besides its
+// own maths: seed, device and precision, threads, where it writes, how often
+// it logs and checkpoints, what a non-finite value does. SearchConfig and
+// TrainConfig embed it (as their base), so the keys read, print, validate
+// and resume alike.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace adarts {
+
+struct RunConfig {
+  uint64_t seed = 0;
+  std::string device = "cpu";      // cpu | cuda | cuda:N
+  std::string precision = "fp32";  // fp32 | bf16 (forward passes under autocast; BN, losses, weights in fp32)
+  int64_t threads = 0;             // 0 = every core
+  std::string out_dir;
+  int64_t log_every = 10;          // progress lines every N steps when stderr is not a terminal
+
+  // Checkpoints (out_dir/checkpoints): one at every epoch end, and every N steps when checkpoint_every > 0.
+  int64_t checkpoint_every = 0;
+  int64_t checkpoint_keep = 2;      // the newest K are kept; 0 = no checkpoints
+  std::string nan_policy = "stop";  // stop: a non-finite loss or gradient ends the run; skip: the update is skipped and counted
+
+ protected:
+  // Each run kind picks its own seed and output directory.
+  RunConfig(uint64_t default_seed, std::string default_out_dir)
+      : seed(default_seed), out_dir(std::move(default_out_dir)) {}
+};
+
+// The keys a resumed run may change: threads, log_every, checkpoint_every,
+// checkpoint_keep, device, out_dir. (Another thread count or device continues
+// the run correctly, though not bit for bit.)
+const std::vector<std::string>& resumable_run_keys();
+
+// Throws adarts::Error(invalid_argument) naming the first bad key.
+void validate(const RunConfig& config);
+
+// Creates `dir` when missing and checks that a file can be written in it;
+// adarts::Error(io_error) naming the directory otherwise. Runs before any work.
+void check_writable_directory(const std::string& dir);
+
+}  // namespace adarts

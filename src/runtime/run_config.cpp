@@ -1,0 +1,48 @@
+// The part of a config every run shares: its validation, the keys a resume
+// may change, and the check that the output directory is writable.
+#include "adarts/run_config.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "adarts/device.h"
+#include "adarts/error.h"
+
+namespace adarts {
+
+const std::vector<std::string>& resumable_run_keys() {
+  static const std::vector<std::string> keys = {"threads", "log_every", "checkpoint_every", "checkpoint_keep",
+                                                "device", "out_dir"};
+  return keys;
+}
+
+void validate(const RunConfig& c) {
+  auto require = [](bool ok, const std::string& message) {
+    if (!ok) throw invalid_argument(message);
+  };
+  require(c.device == "cpu" || c.device.rfind("cuda", 0) == 0,
+          "device must be cpu, cuda or cuda:N, got '" + c.device + "'");
+  parse_precision(c.precision);  // fp32 | bf16, naming the key when neither
+  require(c.threads >= 0, "threads must be >= 0 (0 = every core)");
+  require(!c.out_dir.empty(), "out_dir must not be empty");
+  require(c.log_every >= 1, "log_every must be >= 1");
+  require(c.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0 = only at epoch ends)");
+  require(c.checkpoint_keep >= 0, "checkpoint_keep must be >= 0 (0 = no checkpoints)");
+  require(c.nan_policy == "stop" || c.nan_policy == "skip",
+          "nan_policy must be stop or skip, got '" + c.nan_policy + "'");
+}
+
+void check_writable_directory(const std::string& dir) {
+  if (dir.empty()) throw invalid_argument("the output directory must not be empty");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw io_error("cannot create the output directory '" + dir + "'" + (ec ? ": " + ec.message() : std::string()));
+  }
+  const std::string probe = dir + "/.adarts-write-test";
+  const bool ok = static_cast<bool>(std::ofstream(probe) << "ok");
+  std::filesystem::remove(probe, ec);
+  if (!ok) throw io_error("the output directory '" + dir + "' is not writable");
+}
+
+}  // namespace adarts
