@@ -25,7 +25,7 @@ struct SearchConfig : RunConfig {
   bool horizontal_flip = true;
   int64_t cutout = 0;        // side of the cutout square on training batches (0 = off)
 
-  // Search space (DESIGN.md section 4): darts | s1 | s2 (s2: one alpha set per cell)
+  // Search space (docs/search-spaces.md): darts | s1 | s2 (s2: one alpha set per cell)
   std::string space = "darts";
   std::string ops;           // comma-separated op subset replacing the space's ops ("" = the space's)
 
@@ -67,7 +67,7 @@ struct SearchConfig : RunConfig {
   int64_t cell_count() const;        // layers, or the space's default_layers when layers is 0
 };
 
-// The paper's setting (DESIGN.md section 5): what SearchConfig{} holds.
+// The paper's setting (docs/configuration.md): what SearchConfig{} holds.
 SearchConfig paper_search_config();
 
 // A small supernet on a subset of Fashion-MNIST that finishes in a few

@@ -1,4 +1,4 @@
-// Estimators of the architecture gradient (DESIGN.md section 3).
+// Estimators of the architecture gradient (docs/estimators.md).
 //
 // w: network weights, a: architecture parameters, L_tr / L_val: loss on a
 // training / validation batch, all at the current w.

@@ -1,4 +1,4 @@
-// The exact implicit gradient (DESIGN.md section 3, "implicit"):
+// The exact implicit gradient (docs/estimators.md, "implicit"):
 //   g = g1 + g2,   g2 = -M (H + lambda I)^{-1} u,
 // with u = grad_w L_val, H = grad_w^2 L_tr, M x = grad_a (grad_w L_tr . x),
 // all at the current w. The inverse is applied by conjugate gradient (or a

@@ -1,4 +1,4 @@
-// Search spaces as data (DESIGN.md section 4, paper section 4.1.3): which
+// Search spaces as data (docs/search-spaces.md, paper section 4.1.3): which
 // edges a cell has, which operations each edge mixes, whether alphas are
 // shared by all normal (reduction) cells or owned by each cell, and how many
 // inputs per node a derived genotype keeps.

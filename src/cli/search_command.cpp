@@ -173,7 +173,7 @@ std::function<int()> add_search_command(CLI::App& app) {
                                              : adarts::quick_search_config();
     apply_user_options(start.config);
     const std::string note =
-        *preset == "paper"        ? "preset 'paper': the paper's search setting (DESIGN.md section 5)"
+        *preset == "paper"        ? "preset 'paper': the paper's search setting (docs/configuration.md)"
         : *preset == "consistent" ? "preset 'consistent': the paper's setting with the consistency options of its "
                                     "section 4.1.2 (s1, C=36, cutout 16, drop-path 0.2, auxiliary head)"
                                   : "preset 'quick': a small supernet on a subset, for a first run in minutes -- not "
