@@ -8,6 +8,7 @@
 #include <string>
 
 #include "adarts/data.h"
+#include "adarts/run_config.h"  // Precision
 
 namespace adarts {
 
@@ -29,14 +30,6 @@ int apply_threads(int64_t threads);
 at::Tensor to_device(const at::Tensor& host, at::Device device);
 // A batch's images and labels on `device` the same way (its noise seed kept).
 Batch to_device(Batch batch, at::Device device);
-
-// The arithmetic of the forward passes. fp32: everything in float32. bf16:
-// convolutions and matrix products in bfloat16 under autocast; alphas, their
-// softmax, BatchNorm parameters and statistics, losses and every weight and
-// optimizer state stay float32.
-enum class Precision { fp32, bf16 };
-Precision parse_precision(const std::string& name);  // "fp32" | "bf16"
-std::string to_string(Precision precision);
 
 // Autocast to bfloat16 on `device`'s type for the life of the scope, when
 // `precision` is bf16; nothing otherwise. Nests; the outermost scope clears

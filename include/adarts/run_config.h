@@ -11,6 +11,14 @@
 
 namespace adarts {
 
+// The arithmetic of the forward passes (RunConfig::precision). fp32:
+// everything in float32. bf16: convolutions and matrix products in bfloat16
+// under autocast (device.h); alphas, their softmax, BatchNorm parameters and
+// statistics, losses and every weight and optimizer state stay float32.
+enum class Precision { fp32, bf16 };
+Precision parse_precision(const std::string& name);  // "fp32" | "bf16"; invalid_argument otherwise
+std::string to_string(Precision precision);
+
 struct RunConfig {
   uint64_t seed = 0;
   std::string device = "cpu";      // cpu | cuda | cuda:N

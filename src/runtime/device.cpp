@@ -63,14 +63,6 @@ Batch to_device(Batch batch, at::Device device) {
   return batch;
 }
 
-Precision parse_precision(const std::string& name) {
-  if (name == "fp32") return Precision::fp32;
-  if (name == "bf16") return Precision::bf16;
-  throw invalid_argument("precision must be fp32 or bf16, got '" + name + "'");
-}
-
-std::string to_string(Precision precision) { return precision == Precision::bf16 ? "bf16" : "fp32"; }
-
 AutocastScope::AutocastScope(at::Device device, Precision precision) {
   if (precision != Precision::bf16) return;
   active_ = true;

@@ -5,10 +5,17 @@
 #include <filesystem>
 #include <fstream>
 
-#include "adarts/device.h"
 #include "adarts/error.h"
 
 namespace adarts {
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::fp32;
+  if (name == "bf16") return Precision::bf16;
+  throw invalid_argument("precision must be fp32 or bf16, got '" + name + "'");
+}
+
+std::string to_string(Precision precision) { return precision == Precision::bf16 ? "bf16" : "fp32"; }
 
 const std::vector<std::string>& resumable_run_keys() {
   static const std::vector<std::string> keys = {"threads", "log_every", "checkpoint_every", "checkpoint_keep",
