@@ -639,6 +639,8 @@ static void adarts_set_status_type(PyObject* type) {
 
 #endif
 
+/* The version header first: SWIG does not follow adarts.h's #include. */
+%include "adarts/adarts_version.h"
 %include "adarts/adarts.h"
 
 #if defined(SWIGPYTHON)

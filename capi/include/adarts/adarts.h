@@ -43,9 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ADARTS_VERSION_MAJOR 0
-#define ADARTS_VERSION_MINOR 2
-#define ADARTS_VERSION_PATCH 0
+/* ADARTS_VERSION_MAJOR, _MINOR, _PATCH: generated from the build's project version. */
+#include <adarts/adarts_version.h>
 
 #if defined(_WIN32)
 #define ADARTS_API __declspec(dllexport)
