@@ -145,3 +145,22 @@ add_test(NAME cli_search_resume_after_kill
           ${CMAKE_CURRENT_BINARY_DIR}/cli_resume_after_kill)
 set_tests_properties(cli_search_resume_after_kill PROPERTIES PASS_REGULAR_EXPRESSION "PASS" TIMEOUT 900)
 
+# `adarts --version`: the versions and CUDA availability, without a subcommand, exit status 0.
+add_test(NAME cli_version COMMAND adarts_cli --version)
+set_tests_properties(cli_version PROPERTIES PASS_REGULAR_EXPRESSION
+  "adarts ${PROJECT_VERSION}\nC ABI: ${PROJECT_VERSION_MAJOR}\nLibTorch: [0-9][^\n]*\nCUDA available: (yes|no)")
+add_test(NAME cli_version_exits_zero COMMAND adarts_cli --version)
+
+# `adarts genotype convert` without --to: DARTS text -> JSON and JSON -> DARTS text.
+add_test(NAME cli_genotype_convert_default_to_json
+  COMMAND adarts_cli genotype convert ${GENOTYPES}/darts_v2.txt -o ${CLI_OUT}/darts_v2_default.json)
+add_test(NAME cli_genotype_convert_default_to_darts
+  COMMAND adarts_cli genotype convert ${GENOTYPES}/darts_v2.json -o ${CLI_OUT}/darts_v2_default.txt)
+set_tests_properties(cli_genotype_convert_default_to_json cli_genotype_convert_default_to_darts PROPERTIES
+  FIXTURES_SETUP cli_genotype_default)
+add_test(NAME cli_genotype_default_json_matches_fixture
+  COMMAND ${CMAKE_COMMAND} -E compare_files ${CLI_OUT}/darts_v2_default.json ${GENOTYPES}/darts_v2.json)
+add_test(NAME cli_genotype_default_darts_matches_direct
+  COMMAND ${CMAKE_COMMAND} -E compare_files ${CLI_OUT}/darts_v2_default.txt ${CLI_OUT}/darts_v2_direct.txt)
+set_tests_properties(cli_genotype_default_json_matches_fixture cli_genotype_default_darts_matches_direct PROPERTIES
+  FIXTURES_REQUIRED "cli_genotype_default;cli_genotype_json")
