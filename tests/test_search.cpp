@@ -247,7 +247,9 @@ TEST(Search, ClearErrorsForBadDeviceAndTooLittleData) {
   c.device = "tpu";
   EXPECT_THROW(make_search(c), Error);
   c.device = "cuda:0";
-  if (!at::hasCUDA()) EXPECT_THROW(make_search(c), Error);
+  if (!at::hasCUDA()) {
+    EXPECT_THROW(make_search(c), Error);
+  }
   c = tiny_config("small");
   Dataset data = load_search_dataset(c);
   EXPECT_THROW(Search(c, head(data, 10)), Error);

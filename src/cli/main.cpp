@@ -1,11 +1,15 @@
 // The `adarts` command. Each subcommand lives in its own file (commands.h).
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "adarts/adarts_version.h"
 #include "adarts/error.h"
 #include "commands.h"
 
@@ -21,11 +25,25 @@ std::string read_text_file(const std::string& path) {
 
 }  // namespace adarts::cli
 
+namespace {
+
+// `adarts --version`: what adarts_build_info() reports through the C ABI (the
+// same version header and LibTorch calls), as text.
+std::string version_text() {
+  return fmt::format("adarts {}.{}.{}\nC ABI: {}\nLibTorch: {}\nCUDA available: {}", ADARTS_VERSION_MAJOR,
+                     ADARTS_VERSION_MINOR, ADARTS_VERSION_PATCH, ADARTS_VERSION_MAJOR, TORCH_VERSION,
+                     torch::cuda::is_available() ? "yes" : "no");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   // Log lines and errors on stderr; stdout carries only results (genotypes, tables, JSON), for pipes.
   spdlog::set_default_logger(spdlog::stderr_color_mt("adarts"));
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
   CLI::App app{"adarts: differentiable architecture search with the amended gradient"};
+  // Handled while parsing, before the subcommand requirement is checked.
+  app.set_version_flag("--version", version_text, "print the library, C ABI and LibTorch versions, CUDA availability");
   app.require_subcommand(1);
   const std::vector<std::function<int()>> commands = {
       adarts::cli::add_search_command(app),
