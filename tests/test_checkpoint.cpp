@@ -276,6 +276,61 @@ TEST(TrainCheckpoint, ResumeIsBitIdentical) {
 }
 
 
+// The non-finite policy is the search's (RunConfig::nan_policy): stop names
+// the step and the last good checkpoint; skip leaves the weights as they were.
+TEST(TrainCheckpoint, NonFinitePolicyStopsOrSkipsLikeASearch) {
+  const TrainConfig base = tiny_train("train_nan_stop");
+  const Dataset train = load_train_dataset(base, true);
+  Trainer stopping(tiny_genotype(), base, train);
+  stopping.run_epoch();
+  const std::string good = Trainer::latest_checkpoint(base.out_dir);
+  {
+    at::NoGradGuard no_grad;
+    stopping.network().parameters().front().fill_(std::nan(""));
+  }
+  expect_error([&] { stopping.step(); }, ErrorKind::numerical, {"non-finite", "epoch 2 step 1", good.c_str()});
+
+  TrainConfig c = tiny_train("train_nan_skip");
+  c.nan_policy = "skip";
+  Trainer skipping(tiny_genotype(), c, train);
+  skipping.step();
+  {
+    at::NoGradGuard no_grad;
+    skipping.network().parameters().front().fill_(std::nan(""));
+  }
+  const at::Tensor other_weight = skipping.network().parameters().back().detach().clone();
+  const TrainStepResult r = skipping.step();
+  EXPECT_TRUE(r.skipped);
+  EXPECT_EQ(skipping.skipped_steps(), 1);
+  EXPECT_TRUE(at::equal(other_weight, skipping.network().parameters().back())) << "a non-finite step must not be applied";
+}
+
+// A trainer's own files: config and genotype at once; at each epoch end the
+// metrics line (with the test figures) and the model; a resumed run's
+// metrics are those its checkpoint carries, whatever the file holds by then.
+TEST(TrainCheckpoint, TrainerWritesItsFilesAndResumesItsMetrics) {
+  TrainConfig c = tiny_train("train_files");
+  const Dataset train = load_train_dataset(c, true), test = load_train_dataset(c, false);
+  {
+    Trainer trainer(tiny_genotype(), c, train, test);
+    EXPECT_TRUE(fs::exists(c.out_dir + "/config.json"));
+    EXPECT_TRUE(fs::exists(c.out_dir + "/genotype.json"));
+    EXPECT_FALSE(fs::exists(c.out_dir + "/model.pt"));
+    const TrainEpochSummary s = trainer.run_epoch();
+    EXPECT_EQ(s.test.samples, 16);
+    EXPECT_NE(s.json.find("\"test_top1\""), std::string::npos);
+    EXPECT_TRUE(fs::exists(c.out_dir + "/model.pt"));
+    EXPECT_EQ(Trainer::load(c.out_dir + "/model.pt")->epoch(), 1);
+  }
+  const std::string checkpoint = Trainer::latest_checkpoint(c.out_dir);
+  std::ofstream(c.out_dir + "/metrics.jsonl", std::ios::app) << "{\"epoch\":99}\n";  // written after the checkpoint
+  std::unique_ptr<Trainer> resumed = Trainer::resume(c.out_dir, "", &train, test);
+  std::ifstream in(c.out_dir + "/metrics.jsonl");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("\"epoch\":99"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"epoch\":1"), std::string::npos) << text;
+}
+
 // ---- Files written by adarts 0.2.0 (tests/fixtures/v0.2.0/README.md) still load ----
 
 namespace compat {

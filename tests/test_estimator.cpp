@@ -25,7 +25,7 @@ class ToyProblem : public ::testing::TestWithParam<HvpMode> {};
 TEST_P(ToyProblem, FirstOrderIsMinusTwoA) {
   const double a = 0.7;
   Toy toy(a, a);  // w = w*(a) = a
-  auto estimator = make_estimator({"first_order", 0.0, GetParam(), 0.01});
+  auto estimator = make_estimator(test_problems::estimator_options("first_order", 0.0, GetParam(), 0.01));
   EXPECT_NEAR(value(estimator->arch_gradient(toy, toy_batch(1), toy_batch(2), {})), -2 * a, 1e-12);
 }
 
@@ -56,7 +56,7 @@ TEST_P(ToyProblem, AmendedMatchesEquationSix) {
   const double a = 0.7;
   for (double eta : {0.0, 0.1, 1.0}) {
     Toy toy(a, a);
-    auto estimator = make_estimator({"amended", eta, GetParam(), 0.01});
+    auto estimator = make_estimator(test_problems::estimator_options("amended", eta, GetParam(), 0.01));
     EXPECT_NEAR(value(estimator->arch_gradient(toy, toy_batch(1), toy_batch(2), {})), -2 * a + 16 * eta * a, 1e-9)
         << "eta " << eta;
   }
@@ -67,7 +67,7 @@ TEST_P(ToyProblem, SecondOrderMatchesUnrolledClosedForm) {
   const double a = 0.7, w = 0.9, xi = 0.05, m = 0.9, wd = 0.01, b = 0.3;
   Toy toy(w, a);
   WeightOptimizerState opt{xi, m, wd, {at::full({1}, b, at::kDouble)}};
-  auto estimator = make_estimator({"second_order", 0.0, GetParam(), 0.01});
+  auto estimator = make_estimator(test_problems::estimator_options("second_order", 0.0, GetParam(), 0.01));
   const double w_unrolled = w - xi * (m * b + 2 * (w - a) + wd * w);
   EXPECT_NEAR(value(estimator->arch_gradient(toy, toy_batch(1), toy_batch(2), opt)),
               (2 * w_unrolled - a) * (8 * xi - 2), 1e-9);
@@ -146,9 +146,9 @@ TEST(SmoothConvNet, ExactMixedProductMatchesCentralDifferences) {
 TEST(SmoothConvNet, FiniteDifferenceAmendedPointsAlongExact) {
   SmoothSetup s;
   // The default step r = 0.01 / ||x|| of DARTS and of the amended estimator.
-  const TensorList g1 = make_estimator({"first_order"})->arch_gradient(s.net, s.train, s.val, {});
-  const TensorList fd = make_estimator({"amended", 1.0, HvpMode::finite_difference})->arch_gradient(s.net, s.train, s.val, {});
-  const TensorList exact = make_estimator({"amended", 1.0, HvpMode::exact})->arch_gradient(s.net, s.train, s.val, {});
+  const TensorList g1 = make_estimator(test_problems::estimator_options("first_order"))->arch_gradient(s.net, s.train, s.val, {});
+  const TensorList fd = make_estimator(test_problems::estimator_options("amended", 1.0, HvpMode::finite_difference))->arch_gradient(s.net, s.train, s.val, {});
+  const TensorList exact = make_estimator(test_problems::estimator_options("amended", 1.0, HvpMode::exact))->arch_gradient(s.net, s.train, s.val, {});
   EXPECT_GT(cosine(fd, exact), 0.99);
   TensorList c_fd, c_exact;  // the amending terms alone
   for (size_t i = 0; i < g1.size(); ++i) {
@@ -174,7 +174,7 @@ TEST(Supernet, EstimatorsLeaveWeightsUnchanged) {
   TensorList before;
   for (const auto& w : t.net->weights()) before.push_back(w.detach().clone());
   for (const char* name : {"first_order", "second_order", "amended"}) {
-    make_estimator({name, 0.1, HvpMode::finite_difference, 0.01})->arch_gradient(*t.net, t.train, t.val, {0.025, 0.9, 3e-4, {}});
+    make_estimator(test_problems::estimator_options(name, 0.1, HvpMode::finite_difference, 0.01))->arch_gradient(*t.net, t.train, t.val, {0.025, 0.9, 3e-4, {}});
   }
   const TensorList after = t.net->weights();
   for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(at::equal(before[i], after[i])) << "weight " << i;
@@ -182,8 +182,8 @@ TEST(Supernet, EstimatorsLeaveWeightsUnchanged) {
 
 TEST(Supernet, AmendedWithEtaZeroEqualsFirstOrder) {
   TinyNet t(at::kFloat);
-  const TensorList first = make_estimator({"first_order"})->arch_gradient(*t.net, t.train, t.val, {});
-  const TensorList amended = make_estimator({"amended", 0.0})->arch_gradient(*t.net, t.train, t.val, {});
+  const TensorList first = make_estimator(test_problems::estimator_options("first_order"))->arch_gradient(*t.net, t.train, t.val, {});
+  const TensorList amended = make_estimator(test_problems::estimator_options("amended", 0.0))->arch_gradient(*t.net, t.train, t.val, {});
   ASSERT_EQ(first.size(), amended.size());
   for (size_t i = 0; i < first.size(); ++i) EXPECT_TRUE(at::allclose(first[i], amended[i], 1e-6, 1e-9));
 }
@@ -229,22 +229,22 @@ TEST(SecondOrder, MatchesDirectUnrolledGradient) {
 
   const WeightOptimizerState opt{xi, m, wd, buffers};
   // DARTS's r = 0.01/||u||: central-difference error O(r^2) relative.
-  const TensorList fd_default = make_estimator({"second_order"})->arch_gradient(net, train, val, opt);
+  const TensorList fd_default = make_estimator(test_problems::estimator_options("second_order"))->arch_gradient(net, train, val, opt);
   EXPECT_LT(relative_error(fd_default, direct), 1e-3);
   // A smaller step in double precision must converge to the direct value.
   const TensorList fd_small =
-      make_estimator({"second_order", 0.0, HvpMode::finite_difference, 1e-4})->arch_gradient(net, train, val, opt);
+      make_estimator(test_problems::estimator_options("second_order", 0.0, HvpMode::finite_difference, 1e-4))->arch_gradient(net, train, val, opt);
   EXPECT_LT(relative_error(fd_small, direct), 1e-6);
-  const TensorList exact = make_estimator({"second_order", 0.0, HvpMode::exact})->arch_gradient(net, train, val, opt);
+  const TensorList exact = make_estimator(test_problems::estimator_options("second_order", 0.0, HvpMode::exact))->arch_gradient(net, train, val, opt);
   EXPECT_LT(relative_error(exact, direct), 1e-10);
 }
 
 TEST(Estimator, RejectsBadOptions) {
-  EXPECT_THROW(make_estimator({"third_order"}), Error);
-  EXPECT_THROW(make_estimator({"amended", -0.1}), Error);
+  EXPECT_THROW(make_estimator(test_problems::estimator_options("third_order")), Error);
+  EXPECT_THROW(make_estimator(test_problems::estimator_options("amended", -0.1)), Error);
   EXPECT_THROW(parse_hvp_mode("exactly"), Error);
   try {
-    make_estimator({"nope"});
+    make_estimator(test_problems::estimator_options("nope"));
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);

@@ -75,8 +75,8 @@ TEST(Fidelity, EstimatorAgainstItselfGivesOne) {
     EXPECT_NEAR(c.norm_a, c.norm_b, 1e-12 * c.norm_a) << name;
   }
   // And two different estimators do not give 1.
-  auto first = make_estimator({"first_order"});
-  auto implicit = make_estimator({"implicit"});
+  auto first = make_estimator(test_problems::estimator_options("first_order"));
+  auto implicit = make_estimator(test_problems::estimator_options("implicit"));
   EXPECT_LT(compare_estimators(net, train, val, opt, *first, *implicit).cosine, 1.0 - 1e-6);
 }
 

@@ -4,6 +4,9 @@
 
 #include <ATen/ATen.h>
 
+#include <string>
+#include <utility>
+
 #include "adarts/estimator.h"
 
 namespace adarts::test_problems {
@@ -13,6 +16,18 @@ inline double relative_difference(const TensorList& a, const TensorList& referen
   TensorList d;
   for (size_t i = 0; i < a.size(); ++i) d.push_back(a[i] - reference[i]);
   return norm(d) / norm(reference);
+}
+
+// Estimator options by name and leading fields, the others at their defaults
+// (brace initialisation would leave `implicit` to -Wextra's missing-initializer warning).
+inline EstimatorOptions estimator_options(std::string name, double eta = EstimatorOptions{}.eta,
+                                          HvpMode hvp = EstimatorOptions{}.hvp, double fd_scale = EstimatorOptions{}.fd_scale) {
+  EstimatorOptions o;
+  o.name = std::move(name);
+  o.eta = eta;
+  o.hvp = hvp;
+  o.fd_scale = fd_scale;
+  return o;
 }
 
 inline at::Tensor scalar_leaf(double v) { return at::full({1}, v, at::kDouble).set_requires_grad(true); }
