@@ -2,12 +2,9 @@
 // back. No search or training logic lives here.
 #include "adarts/adarts.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <boost/json.hpp>
 #include <c10/util/Exception.h>
-#include <torch/cuda.h>
-#include <torch/version.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +17,7 @@
 #include "adarts/genotype.h"
 #include "adarts/network.h"
 #include "adarts/search.h"
+#include "adarts/torch_info.h"
 #include "adarts/train.h"
 
 struct adarts_dataset {
@@ -112,13 +110,14 @@ const char* adarts_version_string(void) {
 adarts_status adarts_build_info(char** out_json) {
   ADARTS_REQUIRE(out_json);
   return guarded([&] {
+    const adarts::TorchInfo torch = adarts::torch_info();
     json::object o;
     o["version"] = adarts_version_string();
     o["abi_major"] = ADARTS_VERSION_MAJOR;
-    o["torch_version"] = TORCH_VERSION;
-    o["cuda_available"] = torch::cuda::is_available();
-    o["cuda_devices"] = static_cast<int64_t>(torch::cuda::device_count());
-    o["threads"] = at::get_num_threads();
+    o["torch_version"] = torch.version;
+    o["cuda_available"] = torch.cuda_available;
+    o["cuda_devices"] = torch.cuda_devices;
+    o["threads"] = torch.threads;
     *out_json = copy_string(json::serialize(o));
     return ADARTS_OK;
   });

@@ -3,14 +3,13 @@
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <torch/cuda.h>
-#include <torch/version.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "adarts/adarts_version.h"
 #include "adarts/error.h"
+#include "adarts/torch_info.h"
 #include "commands.h"
 
 namespace adarts::cli {
@@ -28,11 +27,12 @@ std::string read_text_file(const std::string& path) {
 namespace {
 
 // `adarts --version`: what adarts_build_info() reports through the C ABI (the
-// same version header and LibTorch calls), as text.
+// same version header and torch_info()), as text.
 std::string version_text() {
+  const adarts::TorchInfo torch = adarts::torch_info();
   return fmt::format("adarts {}.{}.{}\nC ABI: {}\nLibTorch: {}\nCUDA available: {}", ADARTS_VERSION_MAJOR,
-                     ADARTS_VERSION_MINOR, ADARTS_VERSION_PATCH, ADARTS_VERSION_MAJOR, TORCH_VERSION,
-                     torch::cuda::is_available() ? "yes" : "no");
+                     ADARTS_VERSION_MINOR, ADARTS_VERSION_PATCH, ADARTS_VERSION_MAJOR, torch.version,
+                     torch.cuda_available ? "yes" : "no");
 }
 
 }  // namespace

@@ -9,11 +9,13 @@
 #include <ATen/ops/stack.h>
 #include <ATen/ops/zeros.h>
 #include <torch/cuda.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <thread>
 
 #include "adarts/error.h"
+#include "adarts/torch_info.h"
 #include "runtime/host_sync.h"
 #include "runtime/torch_compat.h"
 
@@ -42,6 +44,15 @@ at::Device parse_device(const std::string& name) {
 
 void prepare_device(at::Device device) {
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+}
+
+TorchInfo torch_info() {
+  TorchInfo info;
+  info.version = TORCH_VERSION;
+  info.cuda_available = torch::cuda::is_available();
+  info.cuda_devices = static_cast<int64_t>(torch::cuda::device_count());
+  info.threads = at::get_num_threads();
+  return info;
 }
 
 int apply_threads(int64_t threads) {
