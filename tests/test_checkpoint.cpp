@@ -2,6 +2,7 @@
 // corrupt files, refused resumes, non-finite losses.
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <torch/version.h>
 
 #include <filesystem>
 #include <fstream>
@@ -356,6 +357,10 @@ double json_number(const std::string& text, const std::string& key) {
   return boost::json::parse(text).as_object().at(key).to_number<double>();
 }
 
+// LibTorch 2.x keys optimizer state differently and cannot read the state of
+// the 1.13-written fixtures' optimizers: there they must be refused clearly.
+bool optimizer_archives_differ() { return TORCH_VERSION_MAJOR >= 2; }
+
 // The run folder of the fixture copied to a scratch directory (a resume writes into it).
 std::string copy_run(const std::string& which, const std::string& name) {
   const std::string dir = temp_dir(name);
@@ -371,6 +376,11 @@ std::string copy_run(const std::string& which, const std::string& name) {
 // vector width in the reductions.
 TEST(Compat, SearchCheckpointOf020Resumes) {
   const std::string dir = compat::copy_run("search", "compat_search");
+  if (compat::optimizer_archives_differ()) {
+    expect_error([&] { Search::resume(dir); }, ErrorKind::parse_error, {"optimizer state", "LibTorch"});
+    GTEST_SKIP() << "0.2.0's fixtures were written with LibTorch 1.13; this LibTorch " << TORCH_VERSION
+                 << " refuses their optimizer state (checked above), so the resume is not run";
+  }
   std::unique_ptr<Search> search = Search::resume(dir);
   ASSERT_EQ(search->epoch(), 1);
   search->run_epoch();
@@ -402,6 +412,11 @@ TEST(Compat, SearchCheckpointOf020Resumes) {
 // figures are 0.2.0's (same tolerance argument as above).
 TEST(Compat, TrainCheckpointOf020Resumes) {
   const std::string dir = compat::copy_run("train", "compat_train");
+  if (compat::optimizer_archives_differ()) {
+    expect_error([&] { Trainer::resume(dir); }, ErrorKind::parse_error, {"optimizer state", "LibTorch"});
+    GTEST_SKIP() << "0.2.0's fixtures were written with LibTorch 1.13; this LibTorch " << TORCH_VERSION
+                 << " refuses their optimizer state (checked above), so the resume is not run";
+  }
   std::unique_ptr<Trainer> trainer = Trainer::resume(dir);
   ASSERT_EQ(trainer->epoch(), 1);
   const TrainEpochSummary s = trainer->run_epoch();

@@ -4,6 +4,7 @@
 #include <c10/util/Exception.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
+#include <torch/version.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
+#include <stdexcept>
 
 namespace adarts::checkpoint_io {
 namespace {
@@ -300,6 +302,13 @@ void move_optimizer_state(torch::optim::Optimizer& optimizer, at::Device device)
   auto move = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
   for (auto& entry : optimizer.state()) {
     torch::optim::OptimizerParamState* state = entry.second.get();
+    if (state == nullptr) {
+      // LibTorch 2.x keys optimizer state differently from 1.x and loads a 1.x
+      // archive with empty entries: the momentum would be lost silently.
+      throw std::runtime_error("its optimizer state did not load into this LibTorch (" TORCH_VERSION
+                        "): it was written by another LibTorch major version (1.x and 2.x optimizer archives "
+                        "differ); resume it with the LibTorch it was written with");
+    }
     if (auto* sgd = dynamic_cast<torch::optim::SGDParamState*>(state)) {
       sgd->momentum_buffer(move(sgd->momentum_buffer()));
     } else if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(state)) {
