@@ -54,6 +54,7 @@ adarts_status status_of(adarts::ErrorKind kind) {
     case adarts::ErrorKind::cancelled: return ADARTS_CANCELLED;
     case adarts::ErrorKind::internal: return ADARTS_INTERNAL;
     case adarts::ErrorKind::numerical: return ADARTS_NUMERICAL_ERROR;
+    case adarts::ErrorKind::communication: return ADARTS_COMMUNICATION_ERROR;
   }
   return ADARTS_INTERNAL;
 }

@@ -52,9 +52,11 @@ inline Batch toy_batch(double x) { return Batch{at::full({1}, x, at::kDouble), a
 // x -> s0 tanh(BN(conv3x3 x)) + s1 tanh(BN(conv5x5 x)) -> conv3x3 -> BN -> tanh
 // -> global pool -> linear. Smooth, so central differences converge to the
 // exact second derivatives (the supernet's ReLUs and max pools do not).
+// Without batch norm (`batch_norm` false) each image's loss depends on that
+// image alone, so the loss of a batch is the mean over any split of it.
 class SmoothConvNet : public BilevelProblem {
  public:
-  explicit SmoothConvNet(at::Generator& g) {
+  explicit SmoothConvNet(at::Generator& g, bool batch_norm = true) : batch_norm_(batch_norm) {
     auto param = [&](at::IntArrayRef shape, double scale) {
       return (scale * at::randn(shape, g, at::kDouble)).set_requires_grad(true);
     };
@@ -70,7 +72,8 @@ class SmoothConvNet : public BilevelProblem {
   TensorList arch_parameters() override { return {a_}; }
   at::Tensor loss(const Batch& b) override {
     const at::Tensor s = at::softmax(a_, 0);
-    auto bn = [](const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) {
+    auto bn = [this](const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) {
+      if (!batch_norm_) return w.defined() ? x * w.view({1, -1, 1, 1}) + bias.view({1, -1, 1, 1}) : x;
       return at::batch_norm(x, w, bias, {}, {}, /*training=*/true, 0.1, 1e-5, false);
     };
     const at::Tensor h = s[0] * at::tanh(bn(at::conv2d(b.images, k3_, {}, 1, 1), {}, {})) +
@@ -80,6 +83,7 @@ class SmoothConvNet : public BilevelProblem {
   }
 
  private:
+  bool batch_norm_;
   at::Tensor k3_, k5_, k_, gamma_, beta_, fc_, a_;
 };
 

@@ -9,6 +9,7 @@ namespace Adarts {
     Cancelled = AdartsNative.ADARTS_CANCELLED,
     OutOfMemory = AdartsNative.ADARTS_OUT_OF_MEMORY,
     Internal = AdartsNative.ADARTS_INTERNAL,
-    NumericalError = AdartsNative.ADARTS_NUMERICAL_ERROR
+    NumericalError = AdartsNative.ADARTS_NUMERICAL_ERROR,
+    CommunicationError = AdartsNative.ADARTS_COMMUNICATION_ERROR
   }
 }

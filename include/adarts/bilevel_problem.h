@@ -22,6 +22,13 @@ class BilevelProblem {
   virtual TensorList weights() = 0;          // w
   virtual TensorList arch_parameters() = 0;  // a
   virtual at::Tensor loss(const Batch& batch) = 0;
+  // Turns derivatives of loss() into derivatives of the loss of the whole
+  // batch, in place. One process: nothing to do. A rank of a data-parallel
+  // run sees only its shard of the batch and averages over the ranks
+  // (DataParallelProblem). Estimators call it on every gradient and
+  // second-derivative product as soon as it is computed, before any nonlinear
+  // use (docs/distributed.md).
+  virtual void reduce(TensorList& gradients) { (void)gradients; }
 };
 
 }  // namespace adarts

@@ -24,6 +24,9 @@ void prepare_device(at::Device device);
 // intra-op pool (one per process: the last search or trainer created sets it).
 int apply_threads(int64_t threads);
 
+// The CUDA devices this process sees (0 on a CPU-only build or machine).
+int64_t cuda_device_count();
+
 // A host tensor on `device`. For CUDA the copy is made from pinned host memory
 // and does not block the host (the caching host allocator keeps the pinned
 // buffer alive until the copy has run); on the CPU the tensor itself.

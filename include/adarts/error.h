@@ -14,6 +14,7 @@ enum class ErrorKind {
   cancelled,         // the host asked to stop
   internal,          // a bug: an invariant of the library did not hold
   numerical,         // a non-finite loss or gradient stopped the run
+  communication,     // a data-parallel run lost a rank, timed out, or its ranks disagree at the rendezvous
 };
 
 class Error : public std::runtime_error {
@@ -30,5 +31,6 @@ inline Error parse_error(const std::string& m) { return Error(ErrorKind::parse_e
 inline Error io_error(const std::string& m) { return Error(ErrorKind::io_error, m); }
 inline Error unsupported(const std::string& m) { return Error(ErrorKind::unsupported, m); }
 inline Error numerical_error(const std::string& m) { return Error(ErrorKind::numerical, m); }
+inline Error communication_error(const std::string& m) { return Error(ErrorKind::communication, m); }
 
 }  // namespace adarts

@@ -32,6 +32,15 @@ struct RunConfig {
   int64_t checkpoint_keep = 2;      // the newest K are kept; 0 = no checkpoints
   std::string nan_policy = "stop";  // stop: a non-finite loss or gradient ends the run; skip: the update is skipped and counted
 
+  // Data-parallel runs (docs/distributed.md): world_size processes (or host
+  // threads), each with the same config but its own rank, meet at
+  // `rendezvous` and split every batch. world_size 1 is an ordinary run.
+  int64_t world_size = 1;
+  int64_t rank = 0;               // 0 .. world_size - 1; rank 0 writes every output file
+  std::string rendezvous;         // file:///abs/path (FileStore) | tcp://HOST:PORT (TCPStore on HOST only)
+  std::string dist_backend = "auto";  // auto (gloo on CPU, nccl on CUDA) | gloo | nccl
+  double dist_timeout = 300.0;    // seconds a rendezvous or collective may wait before the run fails
+
  protected:
   // Each run kind picks its own seed and output directory.
   RunConfig(uint64_t default_seed, std::string default_out_dir)
@@ -39,12 +48,26 @@ struct RunConfig {
 };
 
 // The keys a resumed run may change: threads, log_every, checkpoint_every,
-// checkpoint_keep, device, out_dir. (Another thread count or device continues
-// the run correctly, though not bit for bit.)
+// checkpoint_keep, device, out_dir, and the per-process ones of a
+// data-parallel run (rank, rendezvous, dist_backend, dist_timeout; not
+// world_size). (Another thread count or device continues the run correctly,
+// though not bit for bit.)
 const std::vector<std::string>& resumable_run_keys();
 
 // Throws adarts::Error(invalid_argument) naming the first bad key.
 void validate(const RunConfig& config);
+
+// What the collectives of a data-parallel run moved so far (zeros for one process).
+struct CommunicationStats {
+  int64_t calls = 0;     // collectives
+  int64_t bytes = 0;     // payload bytes this rank sent into all-reduces and broadcasts
+  double seconds = 0.0;  // wall time inside collectives (waiting for slower ranks included)
+};
+
+// The keys that differ between the ranks of one data-parallel run (their
+// configs are compared without them when the ranks meet): rank, device,
+// threads, log_every.
+const std::vector<std::string>& per_rank_keys();
 
 // Creates `dir` when missing and checks that a file can be written in it;
 // adarts::Error(io_error) naming the directory otherwise. Runs before any work.

@@ -25,6 +25,8 @@ namespace adarts {
 struct EpochCounters;
 class MetricsLog;
 class Supernet;
+class DataParallel;
+class DataParallelProblem;
 class FidelityHook;
 struct FidelityOptions;
 struct FidelityProbe;
@@ -63,7 +65,10 @@ Dataset load_search_dataset(const SearchConfig& config);
 class Search {
  public:
   // Validates `config`, splits `data` into disjoint train/validation halves and
-  // builds the supernet. Writes nothing until an epoch ends.
+  // builds the supernet. Writes nothing until an epoch ends. With world_size
+  // > 1 it first meets the other ranks at config.rendezvous (blocking, at most
+  // dist_timeout; docs/distributed.md): each rank trains on its shard of
+  // every batch, and only rank 0 writes files.
   Search(SearchConfig config, Dataset data);
   ~Search();
   Search(const Search&) = delete;
@@ -95,7 +100,9 @@ class Search {
   // the counters, the metrics so far and the config. Written atomically; the
   // newest checkpoint_keep are kept. The first checkpoint of a fresh (not
   // resumed) search replaces any checkpoints an earlier run left in out_dir.
-  // Returns the path written.
+  // Returns the path written. In a data-parallel run every rank calls it
+  // (BatchNorm statistics are averaged first); rank 0 writes, the others
+  // return "".
   std::string save_checkpoint();
 
   // Continues from a checkpoint: this search must have been built from a config
@@ -149,6 +156,8 @@ class Search {
   Supernet& supernet() { return *net_; }
 
   const SearchConfig& config() const { return config_; }
+  // What the collectives of a data-parallel run (world_size > 1) moved so far.
+  CommunicationStats communication_stats() const;
   int64_t epoch() const;  // epochs ended
   int64_t step_in_epoch() const;
   int64_t steps_per_epoch() const;
@@ -187,6 +196,10 @@ class Search {
   at::Generator generator_;
   std::unique_ptr<BatchLoader> train_loader_, val_loader_;
   std::shared_ptr<Supernet> net_;
+  std::unique_ptr<DataParallel> group_;           // null for one process
+  std::unique_ptr<DataParallelProblem> problem_;  // what the estimator sees: the supernet on this rank's shard
+  bool writes_files() const;                      // one process, or rank 0
+  void average_running_statistics();              // BatchNorm's, over the ranks
   std::unique_ptr<ArchGradientEstimator> estimator_;
   std::unique_ptr<Optimizers> optimizers_;
   std::unique_ptr<FidelityHook> fidelity_;  // null when fidelity_every = 0

@@ -25,6 +25,8 @@
 
 namespace adarts {
 
+class DataParallel;
+
 struct EpochCounters;
 class MetricsLog;
 
@@ -119,6 +121,8 @@ class Trainer {
   // > 0, after every N-th step: weights, BN statistics, the optimizer, the
   // generator (drop-path), the data order and the counters, so that a resumed
   // run is bit-identical to an uninterrupted one on the same CPU and threads.
+  // In a data-parallel run every rank calls it (BatchNorm statistics are
+  // averaged first); rank 0 writes, the others return "".
   std::string save_checkpoint();
   // Continues from a checkpoint of a compatible config (resume_differences),
   // the same genotype and the same training data; invalid_argument otherwise,
@@ -145,6 +149,8 @@ class Trainer {
   Network& network() { return *net_; }
   const Genotype& genotype() const { return genotype_; }
   const TrainConfig& config() const { return config_; }
+  // What the collectives of a data-parallel run (world_size > 1) moved so far.
+  CommunicationStats communication_stats() const;
   const Normalization& normalization() const { return normalization_; }
   int64_t epoch() const;  // epochs completed
   int64_t step_in_epoch() const;
@@ -178,6 +184,10 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<EpochCounters> counters_;
   std::unique_ptr<MetricsLog> metrics_;  // null for a model loaded for evaluation
+  std::unique_ptr<DataParallel> group_;  // null for one process
+  bool writes_files() const;             // one process, or rank 0
+  void average_running_statistics();     // BatchNorm's, over the ranks
+  EvalResult evaluate_shards(const Dataset& data);  // each rank its rows, the sums reduced
   std::atomic<bool> cancel_requested_{false};
   std::string data_fingerprint_;
   bool clear_stale_checkpoints_ = true;  // a fresh run replaces an earlier run's checkpoints

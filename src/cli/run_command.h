@@ -14,6 +14,7 @@
 
 #include "adarts/error.h"
 #include "adarts/progress.h"
+#include "adarts/run_config.h"
 #include "adarts/run_progress.h"
 #include "interrupt.h"
 
@@ -48,6 +49,26 @@ class ConfigOptions {
   std::vector<std::function<void(Config&)>> overrides_;
 };
 
+// The keys of a data-parallel run (docs/distributed.md), for search and train.
+template <class Config>
+void add_data_parallel_options(ConfigOptions<Config>& options) {
+  options.add("--world-size", &Config::world_size, "data-parallel ranks of the run (1 = this process alone)");
+  options.add("--rank", &Config::rank, "this process's rank, 0 .. world-size - 1 (rank 0 writes the files)");
+  options.add("--rendezvous", &Config::rendezvous,
+              "where the ranks meet: file:///abs/path (a fresh file per run) | tcp://HOST:PORT (rank 0 listens on HOST)");
+  options.add("--dist-backend", &Config::dist_backend, "auto (gloo on CPU, nccl on CUDA) | gloo | nccl");
+  options.add("--dist-timeout", &Config::dist_timeout, "seconds a rendezvous or collective may wait for the other ranks");
+}
+
+// Rank 0 (or a run alone) checks out_dir, prints results and writes files;
+// the other ranks' log lines say which rank they come from.
+inline bool writes_results(const RunConfig& config) { return config.rank == 0; }
+inline void label_rank_logs(const RunConfig& config) {
+  if (config.world_size > 1 && config.rank > 0) {
+    spdlog::set_pattern(fmt::format("[%Y-%m-%d %H:%M:%S.%e] [%l] [rank {}] %v", config.rank));
+  }
+}
+
 // A fresh run refuses an out_dir holding an earlier run's checkpoints
 // (`newest`, "" when none) unless told to overwrite them.
 inline void refuse_earlier_run(const std::string& command, const std::string& out_dir, const std::string& newest,
@@ -71,8 +92,9 @@ int stop_after_signal(Run& run, const std::string& command, int signal) {
     spdlog::warn("{}: stopped {}; no checkpoint written (checkpoint_keep is 0)", InterruptHandler::signal_name(signal),
                  where);
   } else {
-    // At an epoch end the run has just written this very checkpoint.
-    const std::string path = run.step_in_epoch() == 0 ? Run::latest_checkpoint(config.out_dir) : run.save_checkpoint();
+    // At an epoch end the run has just written this very checkpoint. Ranks > 0 write none.
+    std::string path = run.step_in_epoch() == 0 ? Run::latest_checkpoint(config.out_dir) : run.save_checkpoint();
+    if (path.empty()) path = "(written by rank 0)";
     spdlog::warn("{}: stopped {}; checkpoint {}. Continue with `adarts {} --resume {}`",
                  InterruptHandler::signal_name(signal), where, path, command, config.out_dir);
   }

@@ -67,8 +67,9 @@ void log_epoch(const adarts::Search& search, const adarts::EpochSummary& s) {
 int run_search(const RunStart& start, const std::string& preset_note, bool overwrite) {
   const SearchConfig& config = start.config;
   adarts::validate(config);
-  adarts::check_writable_directory(config.out_dir);
-  if (start.checkpoint.empty()) {
+  adarts::cli::label_rank_logs(config);
+  if (adarts::cli::writes_results(config)) adarts::check_writable_directory(config.out_dir);
+  if (start.checkpoint.empty() && adarts::cli::writes_results(config)) {
     spdlog::info("{}", preset_note);
     adarts::cli::refuse_earlier_run("search", config.out_dir, adarts::Search::latest_checkpoint(config.out_dir), overwrite);
   }
@@ -83,7 +84,7 @@ int run_search(const RunStart& start, const std::string& preset_note, bool overw
   log_setup(search, data);
   const int status =
       adarts::cli::run_epochs(search, "search", [&](const adarts::EpochSummary& s) { log_epoch(search, s); });
-  if (status != 0) return status;
+  if (status != 0 || !adarts::cli::writes_results(config)) return status;
   const adarts::Genotype final_genotype = search.genotype();
   fmt::print("{}\n", adarts::summary_line(final_genotype));
   fmt::print("{}", adarts::to_table(final_genotype));
@@ -155,6 +156,7 @@ std::function<int()> add_search_command(CLI::App& app) {
   options->add("--checkpoint-keep", &SearchConfig::checkpoint_keep, "keep the newest N checkpoints (0 = none)");
   options->add("--nan-policy", &SearchConfig::nan_policy,
                "stop: a non-finite loss or gradient ends the run; skip: skip that update and count it");
+  adarts::cli::add_data_parallel_options(*options);
   auto resume_dir = std::make_shared<std::string>();
   auto overwrite = std::make_shared<bool>(false);
   search->add_option("--resume", *resume_dir,

@@ -67,8 +67,9 @@ void log_epoch(const adarts::Trainer& trainer, const adarts::TrainEpochSummary& 
 int run_train(const TrainStart& start, const std::string& preset_note, bool overwrite) {
   const TrainConfig& config = start.config;
   adarts::validate(config);
-  adarts::check_writable_directory(config.out_dir);
-  if (start.checkpoint.empty()) {
+  adarts::cli::label_rank_logs(config);
+  if (adarts::cli::writes_results(config)) adarts::check_writable_directory(config.out_dir);
+  if (start.checkpoint.empty() && adarts::cli::writes_results(config)) {
     spdlog::info("{}", preset_note);
     adarts::cli::refuse_earlier_run("train", config.out_dir, adarts::Trainer::latest_checkpoint(config.out_dir), overwrite);
   }
@@ -93,7 +94,7 @@ int run_train(const TrainStart& start, const std::string& preset_note, bool over
     log_epoch(trainer, s);
     test = s.test;
   });
-  if (status != 0) return status;
+  if (status != 0 || !adarts::cli::writes_results(config)) return status;
   if (test.samples == 0) test = trainer.evaluate(test_data);  // resumed after the last epoch
   fmt::print("test: loss {:.4f} top-1 {} top-5 {} ({} images)\n", test.loss, percent(test.top1), percent(test.top5),
              test.samples);
@@ -148,6 +149,7 @@ std::function<int()> add_train_command(CLI::App& app) {
   options->add("--checkpoint-every", &TrainConfig::checkpoint_every,
                "also checkpoint every N steps (0 = at epoch ends only)");
   options->add("--checkpoint-keep", &TrainConfig::checkpoint_keep, "keep the newest N checkpoints (0 = none)");
+  adarts::cli::add_data_parallel_options(*options);
   auto resume_dir = std::make_shared<std::string>();
   auto overwrite = std::make_shared<bool>(false);
   train->add_option("--resume", *resume_dir,

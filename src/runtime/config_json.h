@@ -30,6 +30,11 @@ void for_each_run_field(Config& c, Visitor&& visit) {
   visit("checkpoint_every", c.checkpoint_every);
   visit("checkpoint_keep", c.checkpoint_keep);
   visit("nan_policy", c.nan_policy);
+  visit("world_size", c.world_size);
+  visit("rank", c.rank);
+  visit("rendezvous", c.rendezvous);
+  visit("dist_backend", c.dist_backend);
+  visit("dist_timeout", c.dist_timeout);
 }
 
 // How read() treats the document. `noun` names a key in messages ("config

@@ -42,6 +42,10 @@ at::Device parse_device(const std::string& name) {
   throw invalid_argument("device must be cpu, cuda or cuda:N, got '" + name + "'");
 }
 
+int64_t cuda_device_count() {
+  return torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+}
+
 void prepare_device(at::Device device) {
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
 }

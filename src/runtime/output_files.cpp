@@ -36,6 +36,7 @@ std::vector<std::string> split_lines(const std::string& text) {
 }
 
 void MetricsLog::open_and_write_all() {
+  if (path_.empty()) return;  // kept in memory only
   if (file_.is_open()) file_.close();
   file_.open(path_, std::ios::out | std::ios::trunc);
   if (!file_) throw io_error("cannot write the metrics file '" + path_ + "' (is out_dir writable?)");
@@ -49,6 +50,7 @@ void MetricsLog::append(const std::string& line) {
     open_and_write_all();
     return;
   }
+  if (path_.empty()) return;
   file_ << line << "\n";
   if (!file_.flush()) throw io_error("writing the metrics file '" + path_ + "' failed");
 }

@@ -21,6 +21,7 @@ std::vector<std::string> split_lines(const std::string& text);
 // it are dropped).
 class MetricsLog {
  public:
+  // An empty path keeps the lines in memory only (the ranks of a data-parallel run but rank 0).
   explicit MetricsLog(std::string path) : path_(std::move(path)) {}
 
   // Adds the line of an ended epoch. A fresh run's first line replaces any

@@ -19,7 +19,13 @@ std::string to_string(Precision precision) { return precision == Precision::bf16
 
 const std::vector<std::string>& resumable_run_keys() {
   static const std::vector<std::string> keys = {"threads", "log_every", "checkpoint_every", "checkpoint_keep",
-                                                "device", "out_dir"};
+                                                "device", "out_dir", "rank", "rendezvous", "dist_backend",
+                                                "dist_timeout"};
+  return keys;
+}
+
+const std::vector<std::string>& per_rank_keys() {
+  static const std::vector<std::string> keys = {"rank", "device", "threads", "log_every"};
   return keys;
 }
 
@@ -37,6 +43,16 @@ void validate(const RunConfig& c) {
   require(c.checkpoint_keep >= 0, "checkpoint_keep must be >= 0 (0 = no checkpoints)");
   require(c.nan_policy == "stop" || c.nan_policy == "skip",
           "nan_policy must be stop or skip, got '" + c.nan_policy + "'");
+  require(c.world_size >= 1, "world_size must be >= 1, got " + std::to_string(c.world_size));
+  require(c.rank >= 0 && c.rank < c.world_size, "rank must be in 0.." + std::to_string(c.world_size - 1) +
+                                                    " (world_size " + std::to_string(c.world_size) + "), got " +
+                                                    std::to_string(c.rank));
+  require(c.world_size == 1 || c.rendezvous.rfind("file://", 0) == 0 || c.rendezvous.rfind("tcp://", 0) == 0,
+          "a run with world_size " + std::to_string(c.world_size) +
+              " needs rendezvous file:///abs/path or tcp://HOST:PORT, got '" + c.rendezvous + "'");
+  require(c.dist_backend == "auto" || c.dist_backend == "gloo" || c.dist_backend == "nccl",
+          "dist_backend must be auto, gloo or nccl, got '" + c.dist_backend + "'");
+  require(c.dist_timeout > 0.0, "dist_timeout must be > 0 seconds");
 }
 
 void check_writable_directory(const std::string& dir) {

@@ -8,7 +8,11 @@
 namespace adarts {
 
 at::Device prepare_run(const RunConfig& config) {
-  const at::Device device = parse_device(config.device);
+  at::Device device = parse_device(config.device);
+  // Ranks of a data-parallel run given plain "cuda" take one GPU each, round robin.
+  if (device.is_cuda() && !device.has_index() && config.world_size > 1) {
+    device = parse_device("cuda:" + std::to_string(config.rank % cuda_device_count()));
+  }
   prepare_device(device);
   apply_threads(config.threads);
   return device;
@@ -78,15 +82,16 @@ void EpochCounters::read(checkpoint_io::Reader& reader) {
 
 bool run_epoch_steps(const EpochCounters& counters, int64_t steps_per_epoch, std::atomic<bool>& cancel,
                      const std::function<void()>& step, const std::function<void()>& after_step,
-                     const RunCallback& callback) {
+                     const RunCallback& callback, const std::function<bool(bool)>& any_rank) {
+  auto agreed = [&](bool stop) { return any_rank ? any_rank(stop) : stop; };
+  // A cancel that came before this call stops it before its first step.
+  if (counters.step_in_epoch < steps_per_epoch && agreed(cancel.exchange(false))) return false;
   while (counters.step_in_epoch < steps_per_epoch) {
-    // A cancel that came before this call stops it before its first step.
-    if (cancel.exchange(false)) return false;
     step();
     after_step();
     bool keep_going = !cancel.load();
     if (callback) keep_going = callback(counters.progress(steps_per_epoch)) && keep_going;
-    if (!keep_going || cancel.exchange(false)) return false;
+    if (agreed(!keep_going || cancel.exchange(false))) return false;
   }
   return true;
 }

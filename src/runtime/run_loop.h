@@ -19,7 +19,8 @@
 namespace adarts {
 
 // The run's device, ready (cuDNN autotuning on CUDA), and the process's
-// thread count set (RunConfig::threads; 0 = every core).
+// thread count set (RunConfig::threads; 0 = every core). A data-parallel rank
+// given plain "cuda" gets cuda:(rank mod device count).
 at::Device prepare_run(const RunConfig& config);
 
 // Cosine annealing from `start` to `end` over `epochs`, at 0-based `epoch`
@@ -56,10 +57,12 @@ struct EpochCounters {
 // Runs the open epoch's remaining steps: `step`, then `after_step`, then the
 // callback with the progress. Returns true when the epoch's last step is done;
 // false when the callback returned false or `cancel` was set (before or
-// during the call; the flag is cleared): the epoch stays open.
+// during the call; the flag is cleared): the epoch stays open. `any_rank`
+// (data-parallel runs) turns this rank's wish to stop into the ranks' common
+// decision, so that all stop after the same step.
 bool run_epoch_steps(const EpochCounters& counters, int64_t steps_per_epoch, std::atomic<bool>& cancel,
                      const std::function<void()>& step, const std::function<void()>& after_step,
-                     const RunCallback& callback);
+                     const RunCallback& callback, const std::function<bool(bool)>& any_rank = nullptr);
 
 // Whether the step just done ends a run of checkpoint_every steps inside an
 // epoch (epoch ends have their own checkpoint).

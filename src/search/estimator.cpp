@@ -86,6 +86,7 @@ TensorList central_difference(BilevelProblem& problem, const Batch& batch, const
   restore_weights(weights, saved);
 
   for (size_t i = 0; i < plus.size(); ++i) plus[i] = (plus[i] - minus[i]) * inverse_2r.to(plus[i].scalar_type());
+  problem.reduce(plus);  // the difference is linear in the loss: one reduction instead of two
   return plus;
 }
 
@@ -112,7 +113,9 @@ class FirstOrder : public ArchGradientEstimator {
   std::string name() const override { return "first_order"; }
   TensorList arch_gradient(BilevelProblem& problem, const Batch&, const Batch& val,
                            const WeightOptimizerState&) override {
-    return gradients(problem.loss(val), problem.arch_parameters());
+    TensorList g = gradients(problem.loss(val), problem.arch_parameters());
+    problem.reduce(g);
+    return g;
   }
 };
 
@@ -131,7 +134,9 @@ class Amended : public ArchGradientEstimator {
       TensorList grad_w = weight_gradients_with_graph(problem, train);
       TensorList hu = detach_all(gradients(graph_dot(grad_w, g.weights), problem.weights(),
                                            /*create_graph=*/false, /*retain_graph=*/true));
+      problem.reduce(hu);  // H u over the whole batch before M applies to it
       correction = gradients(graph_dot(grad_w, hu), problem.arch_parameters());
+      problem.reduce(correction);
     } else {
       TensorList hu = hessian_vector_product(problem, train, g.weights, options_.hvp, options_.fd_scale);
       correction = mixed_vector_product(problem, train, hu, options_.hvp, options_.fd_scale);
@@ -156,6 +161,7 @@ class SecondOrder : public ArchGradientEstimator {
 
     // The virtual SGD step w' = w - xi (momentum buf + grad_w L_tr + wd w).
     TensorList step = gradients(problem.loss(train), weights);
+    problem.reduce(step);  // w' must be the same point on every rank of a data-parallel run
     for (size_t i = 0; i < step.size(); ++i) {
       step[i] = step[i] + opt.weight_decay * saved[i];
       if (i < opt.momentum_buffers.size() && opt.momentum_buffers[i].defined()) {
@@ -203,8 +209,11 @@ LossGradients loss_gradients(BilevelProblem& problem, const Batch& batch) {
   inputs.insert(inputs.end(), weights.begin(), weights.end());
   at::Tensor loss = problem.loss(batch);
   TensorList g = gradients(loss, inputs);
+  g.push_back(loss.detach().reshape({1}).clone());  // reduced with the gradients: one collective
+  problem.reduce(g);
   LossGradients out;
-  out.loss = loss.detach();
+  out.loss = g.back().reshape({});
+  g.pop_back();
   out.arch.assign(g.begin(), g.begin() + static_cast<std::ptrdiff_t>(arch.size()));
   out.weights.assign(g.begin() + static_cast<std::ptrdiff_t>(arch.size()), g.end());
   return out;
@@ -214,14 +223,18 @@ TensorList hessian_vector_product(BilevelProblem& problem, const Batch& batch, c
                                   HvpMode mode, double fd_scale) {
   if (mode == HvpMode::finite_difference) return central_difference(problem, batch, x, false, fd_scale);
   TensorList grad_w = weight_gradients_with_graph(problem, batch);
-  return detach_all(gradients(graph_dot(grad_w, x), problem.weights()));
+  TensorList hx = detach_all(gradients(graph_dot(grad_w, x), problem.weights()));
+  problem.reduce(hx);
+  return hx;
 }
 
 TensorList mixed_vector_product(BilevelProblem& problem, const Batch& batch, const TensorList& x,
                                 HvpMode mode, double fd_scale) {
   if (mode == HvpMode::finite_difference) return central_difference(problem, batch, x, true, fd_scale);
   TensorList grad_w = weight_gradients_with_graph(problem, batch);
-  return detach_all(gradients(graph_dot(grad_w, x), problem.arch_parameters()));
+  TensorList mx = detach_all(gradients(graph_dot(grad_w, x), problem.arch_parameters()));
+  problem.reduce(mx);
+  return mx;
 }
 
 double dot(const TensorList& a, const TensorList& b) {

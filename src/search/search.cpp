@@ -18,6 +18,7 @@
 #include "adarts/monitor.h"
 #include "adarts/supernet.h"
 #include "runtime/checkpoint_io.h"
+#include "runtime/data_parallel.h"
 #include "runtime/host_sync.h"
 #include "runtime/output_files.h"
 #include "runtime/run_loop.h"
@@ -54,8 +55,13 @@ Search::Search(SearchConfig config, Dataset data)
       counters_(std::make_unique<EpochCounters>()) {
   validate(config_);
   config_.layers = config_.cell_count();  // 0 = the space's default, written out resolved
-  check_writable_directory(config_.out_dir);
+  if (config_.batch_size % config_.world_size != 0) {
+    throw invalid_argument("batch_size " + std::to_string(config_.batch_size) + " does not split evenly over " +
+                           std::to_string(config_.world_size) + " ranks (world_size); choose a multiple");
+  }
   device_ = prepare_run(config_);
+  if (config_.world_size > 1) group_ = std::make_unique<DataParallel>(config_, to_json(config_), device_);
+  if (writes_files()) check_writable_directory(config_.out_dir);
   if (data.size() < 2 * config_.batch_size) {
     throw invalid_argument("the dataset has " + std::to_string(data.size()) +
                            " images; a search needs at least two batches (2 * batch_size = " +
@@ -64,8 +70,21 @@ Search::Search(SearchConfig config, Dataset data)
   data_fingerprint_ = checkpoint_io::fingerprint(data);
   build_loaders(data);
   build_supernet(data);
-  metrics_ = std::make_unique<MetricsLog>(config_.out_dir + "/metrics.jsonl");
-  write_text_atomically(config_.out_dir + "/config.json", to_json(config_));
+  metrics_ = std::make_unique<MetricsLog>(writes_files() ? config_.out_dir + "/metrics.jsonl" : "");
+  if (writes_files()) write_text_atomically(config_.out_dir + "/config.json", to_json(config_));
+}
+
+bool Search::writes_files() const { return !group_ || group_->rank() == 0; }
+
+CommunicationStats Search::communication_stats() const { return group_ ? group_->stats() : CommunicationStats{}; }
+
+void Search::average_running_statistics() {
+  if (!group_) return;
+  TensorList statistics;
+  for (const auto& b : net_->buffers()) {
+    if (b.is_floating_point()) statistics.push_back(b);
+  }
+  group_->average(statistics);
 }
 
 void Search::build_loaders(const Dataset& data) {
@@ -92,6 +111,13 @@ void Search::build_supernet(const Dataset& data) {
   options.auxiliary_weight = config_.auxiliary_weight;
   options.precision = parse_precision(config_.precision);
   net_ = std::make_shared<Supernet>(options, generator_, device_);
+  problem_ = std::make_unique<DataParallelProblem>(*net_, group_.get());
+  if (group_) {
+    // Equal seeds make equal replicas already; rank 0's values make it so by construction.
+    TensorList state = net_->parameters();
+    for (const auto& b : net_->buffers()) state.push_back(b);
+    group_->broadcast_from_first(state);
+  }
   estimator_ = make_estimator(config_.estimator_options());
   if (config_.fidelity_every > 0) {
     fidelity_ = std::make_unique<FidelityHook>(config_.fidelity_every, fidelity_options(config_));
@@ -127,9 +153,9 @@ StepResult Search::step() {
   // Architecture step. The finiteness check is the step's first host read.
   const WeightOptimizerState state = weight_optimizer_state(lr);
   if (fidelity_) {
-    fidelity_->before_arch_step(global_step(), *net_, train, val, state);
+    fidelity_->before_arch_step(global_step(), *problem_, train, val, state);
   }
-  TensorList arch_grad = estimator_->arch_gradient(*net_, train, val, state);
+  TensorList arch_grad = estimator_->arch_gradient(*problem_, train, val, state);
   TensorList alphas = net_->arch_parameters();
   StepResult result;
   if (check_finite(all_finite(arch_grad).item<bool>(), "architecture gradient")) {
@@ -148,9 +174,19 @@ StepResult Search::step() {
   // Reported: the main head's loss, comparable with the validation loss.
   const at::Tensor main_loss = output.aux_logits.defined() ? at::cross_entropy_loss(logits, train.labels) : loss;
   loss.backward();
+  // Data-parallel: the weight gradients and the reported figures of the whole
+  // batch, in one all-reduce, before the clip sees the gradient norm.
+  at::Tensor figures = at::stack({loss.detach(), main_loss.detach(),
+                                  logits.detach().argmax(1).eq(train.labels).sum().to(loss.scalar_type())});
+  if (group_) {
+    TensorList reduced;
+    for (const auto& w : net_->weights()) reduced.push_back(w.grad());  // undefined ones alike on every rank
+    reduced.push_back(figures);
+    group_->average(reduced);
+    figures = figures * at::tensor({1.0, 1.0, static_cast<double>(group_->world_size())}, figures.options());
+  }
   const at::Tensor grad_norm = clip_grad_norm(net_->weights(), config_.grad_clip);
-  const at::Tensor correct_count = logits.detach().argmax(1).eq(train.labels).sum();
-  const std::vector<double> read = read_scalars({loss, main_loss, grad_norm, correct_count});
+  const std::vector<double> read = read_scalars({figures[0], figures[1], grad_norm, figures[2]});
   const double objective = read[0];
   result.train_loss = read[1];
   if (check_finite(std::isfinite(objective), "training loss (" + std::to_string(objective) + ")") &&
@@ -165,7 +201,7 @@ StepResult Search::step() {
     ++counters_->skipped_steps;
     ++counters_->epoch_skipped_steps;
   }
-  const int64_t batch = train.labels.size(0);
+  const int64_t batch = train.labels.size(0) * (group_ ? group_->world_size() : 1);
   const double correct = read[3];
   result.train_accuracy = correct / static_cast<double>(batch);
   counters_->add_step(result.train_loss, correct, batch, seconds_since(start));  // a non-finite loss stays out of the mean
@@ -173,8 +209,15 @@ StepResult Search::step() {
 }
 
 std::pair<Batch, Batch> Search::next_batches() {
-  Batch train = to_device(train_loader_->next_cycling(), device_);
-  Batch val = to_device(val_loader_->next_cycling(), device_);
+  // Every rank draws the whole batch (same data order and augmentation) and keeps its shard.
+  Batch train = train_loader_->next_cycling();
+  Batch val = val_loader_->next_cycling();
+  if (group_) {
+    train = group_->shard(train);
+    val = group_->shard(val);
+  }
+  train = to_device(train, device_);
+  val = to_device(val, device_);
   // Drop-path masks: fixed per batch (every forward of the step sees the same
   // ones) and derived from the seed and the global step, so a resumed run draws the same.
   net_->set_drop_path_prob(search_drop_path_prob(config_, counters_->epoch));
@@ -197,7 +240,7 @@ WeightOptimizerState Search::weight_optimizer_state(double lr) {
 
 FidelityProbe Search::probe_fidelity(const FidelityOptions& options) {
   auto [train, val] = next_batches();
-  return adarts::probe_fidelity(*net_, train, val, weight_optimizer_state(current_weight_lr()), options);
+  return adarts::probe_fidelity(*problem_, train, val, weight_optimizer_state(current_weight_lr()), options);
 }
 
 bool Search::check_finite(bool finite, const std::string& quantity) {
@@ -216,8 +259,10 @@ EpochSummary Search::partial_summary() const {
 }
 
 EpochSummary Search::run_epoch(const SearchCallback& callback, bool* completed) {
+  std::function<bool(bool)> any_rank;
+  if (group_) any_rank = [this](bool stop) { return group_->any(stop); };
   const bool done = run_epoch_steps(*counters_, steps_per_epoch(), cancel_requested_, [&] { step(); },
-                                    [&] { after_step(); }, callback);
+                                    [&] { after_step(); }, callback, any_rank);
   if (completed) *completed = done;
   return done ? finish_epoch() : partial_summary();
 }
@@ -238,6 +283,7 @@ int64_t Search::advance(int64_t steps) {
 
 std::pair<double, double> Search::evaluate_validation() {
   at::NoGradGuard no_grad;
+  average_running_statistics();
   net_->eval();
   // The whole validation half, in order, without augmentation.
   BatchLoader loader(val_loader_->dataset(), config_.batch_size, false, false, Augmentation{},
@@ -248,7 +294,7 @@ std::pair<double, double> Search::evaluate_validation() {
   int64_t samples = 0;
   Batch batch;
   while (loader.next(batch)) {
-    const Batch on_device = to_device(batch, device_);
+    const Batch on_device = to_device(group_ ? group_->shard(batch) : batch, device_);  // each rank its rows
     const at::Tensor &images = on_device.images, &labels = on_device.labels;
     const at::Tensor logits = net_->forward(images);
     loss_sum += at::cross_entropy_loss(logits, labels).to(at::kDouble) * static_cast<double>(labels.size(0));
@@ -256,7 +302,12 @@ std::pair<double, double> Search::evaluate_validation() {
     samples += labels.size(0);
   }
   net_->train();
-  const std::vector<double> sums = read_scalars({loss_sum, correct});
+  at::Tensor sums_tensor = at::stack({loss_sum, correct.to(at::kDouble),
+                                      at::full({}, static_cast<double>(samples), loss_sum.options())});
+  if (group_) group_->sum({sums_tensor});
+  const std::vector<double> all = read_scalars({sums_tensor[0], sums_tensor[1], sums_tensor[2]});
+  samples = static_cast<int64_t>(all[2]);
+  const std::vector<double> sums = {all[0], all[1]};
   return {sums[0] / static_cast<double>(samples), sums[1] / static_cast<double>(samples)};
 }
 
@@ -271,7 +322,11 @@ EpochSummary Search::finish_epoch() {
   s.genotype = genotype();
   s.seconds = counters_->seconds + seconds_since(start);
   fill_epoch_metrics(s);
-  write_outputs(s);
+  if (writes_files()) {
+    write_outputs(s);
+  } else {
+    metrics_->append(s.json);  // in memory: the checkpoint carries them
+  }
 
   last_summary_ = s;
   counters_->next_epoch();

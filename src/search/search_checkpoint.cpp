@@ -47,6 +47,8 @@ Search::SavedState::SavedState(const std::string& path)
 
 std::string Search::save_checkpoint() {
   namespace io = checkpoint_io;
+  average_running_statistics();  // the statistics rank 0 saves are every rank's
+  if (!writes_files()) return "";
   io::OutputArchive archive;
   io::write_header(archive, kCheckpointFormat, kCheckpointVersion);
   archive.write("config", c10::IValue(to_json(config_)));

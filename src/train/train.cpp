@@ -18,6 +18,7 @@
 #include "adarts/device.h"
 #include "adarts/error.h"
 #include "runtime/checkpoint_io.h"
+#include "runtime/data_parallel.h"
 #include "runtime/host_sync.h"
 #include "runtime/output_files.h"
 #include "runtime/run_loop.h"
@@ -101,12 +102,15 @@ Trainer::Trainer(Genotype genotype, TrainConfig config, Dataset train_data, std:
       counters_(std::make_unique<EpochCounters>()) {
   validate(config_);
   validate_genotype(genotype_);
+  if (config_.batch_size % config_.world_size != 0) {
+    throw invalid_argument("batch_size " + std::to_string(config_.batch_size) + " does not split evenly over " +
+                           std::to_string(config_.world_size) + " ranks (world_size); choose a multiple");
+  }
   if (train_data.size() < config_.batch_size) {
     throw invalid_argument("the training set has " + std::to_string(train_data.size()) +
                            " images; training needs at least one batch (batch_size = " +
                            std::to_string(config_.batch_size) + ")");
   }
-  check_writable_directory(config_.out_dir);
   normalization_ = compute_normalization(train_data);
   Augmentation augmentation;
   augmentation.crop_padding = config_.crop_padding;
@@ -125,9 +129,55 @@ Trainer::Trainer(Genotype genotype, TrainConfig config, Dataset train_data, std:
                                                 /*drop_last=*/true, augmentation, normalization_,
                                                 config_.seed * 4 + 1);
   build(options);
-  metrics_ = std::make_unique<MetricsLog>(config_.out_dir + "/metrics.jsonl");
-  write_text_atomically(config_.out_dir + "/config.json", to_json(config_));
-  write_text_atomically(config_.out_dir + "/genotype.json", to_json(genotype_));
+  if (config_.world_size > 1) {
+    group_ = std::make_unique<DataParallel>(config_, to_json(config_), device_);
+    // Equal seeds make equal replicas already; rank 0's values make it so by construction.
+    TensorList state = net_->parameters();
+    for (const auto& b : net_->buffers()) state.push_back(b);
+    group_->broadcast_from_first(state);
+  }
+  metrics_ = std::make_unique<MetricsLog>(writes_files() ? config_.out_dir + "/metrics.jsonl" : "");
+  if (writes_files()) {
+    check_writable_directory(config_.out_dir);
+    write_text_atomically(config_.out_dir + "/config.json", to_json(config_));
+    write_text_atomically(config_.out_dir + "/genotype.json", to_json(genotype_));
+  }
+}
+
+bool Trainer::writes_files() const { return !group_ || group_->rank() == 0; }
+
+CommunicationStats Trainer::communication_stats() const { return group_ ? group_->stats() : CommunicationStats{}; }
+
+void Trainer::average_running_statistics() {
+  if (!group_) return;
+  TensorList statistics;
+  for (const auto& b : net_->buffers()) {
+    if (b.is_floating_point()) statistics.push_back(b);
+  }
+  group_->average(statistics);
+}
+
+EvalResult Trainer::evaluate_shards(const Dataset& data) {
+  if (!group_) return evaluate(data);
+  average_running_statistics();
+  // Contiguous rows per rank; per-sample results in eval mode, so the sums equal one process's.
+  const int64_t n = data.size(), r = group_->rank(), world = group_->world_size();
+  std::vector<int64_t> rows;
+  for (int64_t i = r * n / world; i < (r + 1) * n / world; ++i) rows.push_back(i);
+  at::Tensor sums = at::zeros({4}, at::kDouble);
+  if (!rows.empty()) {
+    const EvalResult part = evaluate(subset(data, rows));
+    const double m = static_cast<double>(part.samples);
+    sums = at::tensor({part.loss * m, part.top1 * m, part.top5 * m, m}, at::kDouble);
+  }
+  group_->sum({sums});
+  const double total = sums[3].item<double>();
+  EvalResult all;
+  all.samples = static_cast<int64_t>(total);
+  all.loss = sums[0].item<double>() / total;
+  all.top1 = sums[1].item<double>() / total;
+  all.top5 = sums[2].item<double>() / total;
+  return all;
 }
 
 Trainer::Trainer(Genotype genotype, const TrainConfig& config)
@@ -142,6 +192,10 @@ Trainer::Trainer(LoadTag, Genotype genotype, TrainConfig config, NetworkOptions 
       normalization_(std::move(normalization)),
       counters_(std::make_unique<EpochCounters>()) {
   counters_->epoch = epoch;
+  // A model loaded for evaluation runs in this process alone, whatever trained it.
+  config_.world_size = 1;
+  config_.rank = 0;
+  config_.rendezvous.clear();
   build(options);
 }
 
@@ -194,7 +248,9 @@ TrainStepResult Trainer::step() {
   net_->train();
   net_->set_drop_path_prob(current_drop_path_prob());
 
-  const Batch batch = to_device(train_loader_->next_cycling(), device_);
+  // Every rank draws the whole batch (same data order and augmentation) and keeps its shard.
+  const Batch global = train_loader_->next_cycling();
+  const Batch batch = to_device(group_ ? group_->shard(global) : global, device_);
   const at::Tensor& labels = batch.labels;
   optimizer_->sgd.zero_grad();
   const NetworkOutput out = forward(batch.images);
@@ -208,11 +264,19 @@ TrainStepResult Trainer::step() {
     total = loss + config_.auxiliary_weight * aux_loss;
   }
   total.backward();
+  at::Tensor figures = at::stack({total.detach(), loss.detach(), aux_loss.defined() ? aux_loss.detach() : at::zeros_like(loss),
+                                  out.logits.detach().argmax(1).eq(labels).sum().to(loss.scalar_type())});
+  if (group_) {
+    // The gradients and figures of the whole batch, in one all-reduce, before the clip sees the norm.
+    TensorList reduced;
+    for (const auto& p : net_->parameters()) reduced.push_back(p.grad());  // undefined ones alike on every rank
+    reduced.push_back(figures);
+    group_->average(reduced);
+    figures = figures * at::tensor({1.0, 1.0, 1.0, static_cast<double>(group_->world_size())}, figures.options());
+  }
   // Loss, gradient norm and accuracy reach the host in one read (the step's only synchronisation).
   const at::Tensor grad_norm = clip_grad_norm(net_->parameters(), config_.grad_clip);
-  const at::Tensor correct_count = out.logits.detach().argmax(1).eq(labels).sum();
-  const std::vector<double> read =
-      read_scalars({total, grad_norm, loss, aux_loss.defined() ? aux_loss : at::zeros_like(loss), correct_count});
+  const std::vector<double> read = read_scalars({figures[0], grad_norm, figures[1], figures[2], figures[3]});
   TrainStepResult result;
   if (check_finite(std::isfinite(read[0]), "training loss (" + std::to_string(read[0]) + ")") &&
       check_finite(std::isfinite(read[1]), "weight gradient (norm " + std::to_string(read[1]) + ")")) {
@@ -224,7 +288,7 @@ TrainStepResult Trainer::step() {
   }
   result.loss = read[2];
   result.aux_loss = read[3];
-  const int64_t n = labels.size(0);
+  const int64_t n = labels.size(0) * (group_ ? group_->world_size() : 1);
   const double correct = read[4];
   result.accuracy = correct / static_cast<double>(n);
   counters_->add_step(result.loss, correct, n, seconds_since(start));
@@ -246,12 +310,14 @@ TrainEpochSummary Trainer::summary() const {
 TrainEpochSummary Trainer::run_epoch(const TrainCallback& callback, bool* completed) {
   const int64_t steps = steps_per_epoch();
   if (steps == 0) step();  // throws the no-training-data error
+  std::function<bool(bool)> any_rank;
+  if (group_) any_rank = [this](bool stop) { return group_->any(stop); };
   const bool done = run_epoch_steps(
       *counters_, steps, cancel_requested_, [&] { step(); },
       [&] {
         if (mid_epoch_checkpoint_due(config_, *counters_, steps)) save_checkpoint();
       },
-      callback);
+      callback, any_rank);
   if (completed) *completed = done;
   return done ? end_epoch() : summary();
 }
@@ -267,7 +333,7 @@ TrainEpochSummary Trainer::end_epoch() {
   line["train_accuracy"] = s.train_accuracy;
   if (test_data_) {
     const auto start = Clock::now();
-    s.test = evaluate(*test_data_);
+    s.test = evaluate_shards(*test_data_);
     s.seconds += seconds_since(start);
     line["test_loss"] = s.test.loss;
     line["test_top1"] = s.test.top1;
@@ -278,7 +344,8 @@ TrainEpochSummary Trainer::end_epoch() {
   s.json = json::serialize(line);
   metrics_->append(s.json);
   counters_->next_epoch();
-  save(config_.out_dir + "/model.pt");  // the model so far, replaced whole
+  average_running_statistics();
+  if (writes_files()) save(config_.out_dir + "/model.pt");  // the model so far, replaced whole
   if (config_.checkpoint_keep > 0) save_checkpoint();
   return s;
 }
@@ -371,6 +438,8 @@ std::unique_ptr<Trainer> Trainer::load(const std::string& path, const std::strin
 std::string Trainer::save_checkpoint() {
   namespace io = checkpoint_io;
   if (!train_loader_) throw invalid_argument("a model loaded for evaluation has no training state to checkpoint");
+  average_running_statistics();  // the statistics rank 0 saves are every rank's
+  if (!writes_files()) return "";
   io::OutputArchive archive;
   io::write_header(archive, kCheckpointFormat, kCheckpointVersion);
   archive.write("config", c10::IValue(to_json(config_)));

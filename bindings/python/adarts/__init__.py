@@ -52,6 +52,7 @@ class Status(enum.IntEnum):
     OUT_OF_MEMORY = native.ADARTS_OUT_OF_MEMORY
     INTERNAL = native.ADARTS_INTERNAL
     NUMERICAL_ERROR = native.ADARTS_NUMERICAL_ERROR
+    COMMUNICATION_ERROR = native.ADARTS_COMMUNICATION_ERROR
 
 
 native.adarts_set_status_type(Status)  # AdartsError.status is a Status

@@ -43,6 +43,9 @@
  *       Added within 0.2: search and trainer configs take precision
  *       ("fp32" | "bf16"); a checkpoint written on one device resumes on
  *       another (the "device" override of the resume functions).
+ *       Added within 0.2: data-parallel runs (world_size, rank, rendezvous,
+ *       dist_backend, dist_timeout config keys; docs/distributed.md) and
+ *       ADARTS_COMMUNICATION_ERROR.
  */
 #ifndef ADARTS_ADARTS_H
 #define ADARTS_ADARTS_H
@@ -93,7 +96,8 @@ typedef enum adarts_status {
   ADARTS_CANCELLED = 5,        /* stopped by adarts_*_cancel() or a callback */
   ADARTS_OUT_OF_MEMORY = 6,
   ADARTS_INTERNAL = 7,         /* a bug: please report with the message */
-  ADARTS_NUMERICAL_ERROR = 8   /* a non-finite loss or gradient stopped the run (nan_policy "stop") */
+  ADARTS_NUMERICAL_ERROR = 8,  /* a non-finite loss or gradient stopped the run (nan_policy "stop") */
+  ADARTS_COMMUNICATION_ERROR = 9 /* a data-parallel run lost a rank, timed out, or its ranks disagree */
 } adarts_status;
 
 typedef struct adarts_dataset adarts_dataset;

@@ -10,7 +10,8 @@ public enum Status {
   CANCELLED(AdartsNativeConstants.ADARTS_CANCELLED),
   OUT_OF_MEMORY(AdartsNativeConstants.ADARTS_OUT_OF_MEMORY),
   INTERNAL(AdartsNativeConstants.ADARTS_INTERNAL),
-  NUMERICAL_ERROR(AdartsNativeConstants.ADARTS_NUMERICAL_ERROR);
+  NUMERICAL_ERROR(AdartsNativeConstants.ADARTS_NUMERICAL_ERROR),
+  COMMUNICATION_ERROR(AdartsNativeConstants.ADARTS_COMMUNICATION_ERROR);
 
   private final int code;
 

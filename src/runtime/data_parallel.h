@@ -1,0 +1,86 @@
+// Internal: the ranks of one data-parallel run over LibTorch's c10d
+// (docs/distributed.md). Joining checks that every rank runs the same config;
+// each collective blocks until every rank made it, and fails with
+// communication_error when a rank is gone or dist_timeout passes.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "adarts/bilevel_problem.h"
+#include "adarts/data.h"
+#include "adarts/run_config.h"
+
+namespace adarts {
+
+class DataParallel {
+ public:
+  // Meets the other ranks of `config` (world_size > 1) at its rendezvous,
+  // compares `config_json` (the run's config as written to config.json)
+  // without per_rank_keys(), and connects the backend (gloo; nccl is not
+  // built yet). Errors: communication_error naming what was waited for or the
+  // first key that differs; invalid_argument for a malformed rendezvous;
+  // unsupported for a tcp:// rendezvous on LibTorch 1.x (its TCPStore listens
+  // on every interface).
+  DataParallel(const RunConfig& config, const std::string& config_json, at::Device device);
+  ~DataParallel();
+  DataParallel(const DataParallel&) = delete;
+  DataParallel& operator=(const DataParallel&) = delete;
+
+  int64_t rank() const { return rank_; }
+  int64_t world_size() const { return world_size_; }
+
+  // In place: each tensor becomes the mean over ranks (one all-reduce per
+  // dtype of the list; undefined tensors are skipped). Every rank ends with
+  // the same bits.
+  void average(const TensorList& tensors);
+  // In place: the sum over ranks.
+  void sum(const TensorList& tensors);
+  // In place: rank 0's values on every rank.
+  void broadcast_from_first(const TensorList& tensors);
+  // Whether `flag` is true on any rank (the ranks agree to stop together).
+  bool any(bool flag);
+
+  // This rank's contiguous part of `batch`: rows [rank n / N, (rank + 1) n / N).
+  Batch shard(const Batch& batch) const;
+
+  const CommunicationStats& stats() const { return stats_; }
+
+ private:
+  class Backend;
+  enum class Reduce { sum, max };
+  void all_reduce(const TensorList& tensors, Reduce op, bool mean);
+  template <class Call>
+  void collective(const char* what, int64_t bytes, Call&& call);
+
+  int64_t rank_;
+  int64_t world_size_;
+  std::string rendezvous_;
+  double timeout_seconds_;
+  std::unique_ptr<Backend> backend_;
+  CommunicationStats stats_;
+};
+
+// A model seen by an estimator through one rank of a data-parallel run: its
+// loss is that of the rank's shard, and reduce() averages gradients over the
+// ranks, so that an estimator computes the gradient of the whole batch's loss
+// (docs/distributed.md). `group` null: one process, reduce() does nothing.
+class DataParallelProblem : public BilevelProblem {
+ public:
+  DataParallelProblem(BilevelProblem& inner, DataParallel* group) : inner_(inner), group_(group) {}
+  TensorList weights() override { return inner_.weights(); }
+  TensorList arch_parameters() override { return inner_.arch_parameters(); }
+  at::Tensor loss(const Batch& batch) override { return inner_.loss(batch); }
+  void reduce(TensorList& gradients) override {
+    if (group_) group_->average(gradients);
+  }
+
+ private:
+  BilevelProblem& inner_;
+  DataParallel* group_;
+};
+
+}  // namespace adarts
