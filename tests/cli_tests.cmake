@@ -164,3 +164,10 @@ add_test(NAME cli_genotype_default_darts_matches_direct
   COMMAND ${CMAKE_COMMAND} -E compare_files ${CLI_OUT}/darts_v2_default.txt ${CLI_OUT}/darts_v2_direct.txt)
 set_tests_properties(cli_genotype_default_json_matches_fixture cli_genotype_default_darts_matches_direct PROPERTIES
   FIXTURES_REQUIRED "cli_genotype_default;cli_genotype_json")
+
+# A 2-rank data-parallel search: a killed rank stops the other within the
+# timeout, the resumed run ends as an uninterrupted one; `adarts launch` alike.
+add_test(NAME cli_distributed_kill_and_resume
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli_distributed_kill.sh $<TARGET_FILE:adarts_cli>
+          ${CMAKE_CURRENT_BINARY_DIR}/cli_distributed_kill)
+set_tests_properties(cli_distributed_kill_and_resume PROPERTIES PASS_REGULAR_EXPRESSION "PASS" TIMEOUT 900)

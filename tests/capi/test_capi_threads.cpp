@@ -3,7 +3,10 @@
 #include <adarts/adarts.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -14,17 +17,18 @@ namespace {
 
 const char* kData = "{\"kind\":\"synthetic\",\"size\":64,\"channels\":1,\"height\":8,\"width\":8}";
 
-std::string config(const std::string& out, int seed) {
+// `more`: further keys, each with a leading comma.
+std::string config(const std::string& out, int seed, const std::string& more = "") {
   return "{\"channels\":4,\"layers\":2,\"batch_size\":8,\"epochs\":1,\"threads\":1,\"seed\":" + std::to_string(seed) +
-         ",\"out_dir\":\"" + out + "\"}";
+         ",\"out_dir\":\"" + out + "\"" + more + "}";
 }
 
 struct Handles {
   adarts_dataset* data = nullptr;
   adarts_search* search = nullptr;
-  Handles(const std::string& out, int seed) {
+  Handles(const std::string& out, int seed, const std::string& more = "") {
     EXPECT_EQ(adarts_dataset_open(kData, &data), ADARTS_OK) << adarts_last_error();
-    EXPECT_EQ(adarts_search_create(config(out, seed).c_str(), data, &search), ADARTS_OK) << adarts_last_error();
+    EXPECT_EQ(adarts_search_create(config(out, seed, more).c_str(), data, &search), ADARTS_OK) << adarts_last_error();
   }
   ~Handles() {
     adarts_search_free(search);
@@ -96,6 +100,60 @@ TEST(CApiThreads, TwoSearchesAtOnceMatchOneAfterTheOther) {
   EXPECT_EQ(seq_a, par_a);
   EXPECT_EQ(seq_b, par_b);
   EXPECT_NE(seq_a, seq_b);
+}
+
+// A host drives a data-parallel search itself: one thread per rank, the
+// ranks given as config keys, meeting on one file store (docs/distributed.md).
+std::string data_parallel_keys(int rank, const std::string& store) {
+  return ",\"world_size\":2,\"rank\":" + std::to_string(rank) + ",\"rendezvous\":\"file://" + store +
+         "\",\"dist_timeout\":60";
+}
+
+std::string fresh_store(const std::string& name) {
+  const std::string path = std::string(P_tmpdir) + "/adarts_capi_" + name + "_" + std::to_string(getpid());
+  std::remove(path.c_str());
+  return path;
+}
+
+TEST(CApiThreads, TwoRanksOnOneFileStoreEndWithTheSameAlphas) {
+  const std::string store = fresh_store("ranks");
+  std::vector<float> alphas[2];
+  adarts_status status[2] = {ADARTS_INTERNAL, ADARTS_INTERNAL};
+  auto rank = [&](int r) {
+    Handles h("capi_threads_ranks", 2, data_parallel_keys(r, store));
+    status[r] = adarts_search_run_epoch(h.search, nullptr, nullptr);
+    alphas[r] = h.alphas();
+  };
+  std::thread r0(rank, 0), r1(rank, 1);
+  r0.join();
+  r1.join();
+  EXPECT_EQ(status[0], ADARTS_OK);
+  EXPECT_EQ(status[1], ADARTS_OK);
+  EXPECT_FALSE(alphas[0].empty());
+  EXPECT_EQ(alphas[0], alphas[1]);
+}
+
+TEST(CApiThreads, RanksWithDifferentConfigsFailWithACommunicationError) {
+  const std::string store = fresh_store("mismatch");
+  adarts_status status[2] = {ADARTS_OK, ADARTS_OK};
+  std::string message[2];
+  auto rank = [&](int r) {
+    adarts_dataset* data = nullptr;
+    ASSERT_EQ(adarts_dataset_open(kData, &data), ADARTS_OK);
+    adarts_search* search = nullptr;
+    status[r] = adarts_search_create(config("capi_threads_mismatch", 2 + r, data_parallel_keys(r, store)).c_str(),
+                                     data, &search);
+    message[r] = adarts_last_error();
+    adarts_search_free(search);
+    adarts_dataset_free(data);
+  };
+  std::thread r0(rank, 0), r1(rank, 1);
+  r0.join();
+  r1.join();
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(status[r], ADARTS_COMMUNICATION_ERROR);
+    EXPECT_NE(message[r].find("seed: "), std::string::npos) << message[r];
+  }
 }
 
 TEST(CApiThreads, ErrorsAreThreadLocal) {
