@@ -171,3 +171,25 @@ add_test(NAME cli_distributed_kill_and_resume
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli_distributed_kill.sh $<TARGET_FILE:adarts_cli>
           ${CMAKE_CURRENT_BINARY_DIR}/cli_distributed_kill)
 set_tests_properties(cli_distributed_kill_and_resume PROPERTIES PASS_REGULAR_EXPRESSION "PASS" TIMEOUT 900)
+
+# `adarts launch`: the process handling, driven through the hidden --program
+# with a rank script (tests/fixtures/launch_rank.sh); cli_distributed_kill.sh
+# launches real searches.
+foreach(case ok fail fail_alone fail_stubborn kill exec_fails sigterm sigint second_signal)
+  add_test(NAME cli_launch_${case}
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli_launch.sh $<TARGET_FILE:adarts_cli>
+            ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/launch_rank.sh ${CMAKE_CURRENT_BINARY_DIR}/cli_launch_${case} ${case})
+  set_tests_properties(cli_launch_${case} PROPERTIES PASS_REGULAR_EXPRESSION "PASS" TIMEOUT 60)
+endforeach()
+# Refusals, each with its message (the regex replaces the exit-status check).
+add_test(NAME cli_launch_nproc_zero_refused COMMAND adarts_cli launch --nproc 0 -- search)
+set_tests_properties(cli_launch_nproc_zero_refused PROPERTIES PASS_REGULAR_EXPRESSION "--nproc must be >= 1, got 0")
+add_test(NAME cli_launch_rank_in_command_refused COMMAND adarts_cli launch --nproc 2 -- search --epochs 1 --rank 1)
+add_test(NAME cli_launch_world_size_in_command_refused COMMAND adarts_cli launch --nproc 2 -- train --world-size=2)
+set_tests_properties(cli_launch_rank_in_command_refused cli_launch_world_size_in_command_refused PROPERTIES
+  PASS_REGULAR_EXPRESSION "launch sets --world-size, --rank and --rendezvous for each rank; remove '--(rank|world-size=2)'")
+add_test(NAME cli_launch_bad_rendezvous_refused COMMAND adarts_cli launch --nproc 2 --rendezvous /tmp/x -- search)
+set_tests_properties(cli_launch_bad_rendezvous_refused PROPERTIES
+  PASS_REGULAR_EXPRESSION "--rendezvous must be file:///ABSOLUTE/PATH or tcp://HOST:PORT, got '/tmp/x'")
+add_test(NAME cli_launch_no_subcommand_refused COMMAND adarts_cli launch --nproc 2 --grace 1)
+set_tests_properties(cli_launch_no_subcommand_refused PROPERTIES WILL_FAIL TRUE)

@@ -17,6 +17,7 @@ std::function<int()> add_genotype_command(CLI::App& app);
 std::function<int()> add_fidelity_command(CLI::App& app);
 std::function<int()> add_report_command(CLI::App& app);
 std::function<int()> add_random_search_command(CLI::App& app);
+std::function<int()> add_launch_command(CLI::App& app);
 
 // The whole text of a file; adarts::Error(io_error) when it cannot be read.
 std::string read_text_file(const std::string& path);

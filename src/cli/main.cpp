@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
       adarts::cli::add_fidelity_command(app),
       adarts::cli::add_report_command(app),
       adarts::cli::add_random_search_command(app),
+      adarts::cli::add_launch_command(app),
   };
   CLI11_PARSE(app, argc, argv);
   try {
