@@ -5,6 +5,7 @@
 //                     [--channels C] [--layers L] [--batch N] [--image S]
 //                     [--cutout N] [--drop-path P] [--auxiliary 0|1] [--mkldnn 0|1]
 //                     [--cudnn-benchmark 0|1] [--json 0|1]
+//                     [--world-size N --rank R --rendezvous URL]
 //
 // Configs (3 x S x S synthetic images, S = 32): A = the DARTS search supernet
 // (C=16, 8 cells, batch 32), B = C=8, 5 cells, batch 32, G = C=16, 8 cells,
@@ -20,6 +21,13 @@
 // '# measure end' around the timed steps (bench/gpu_compare.py samples the GPU
 // between them) and then one JSON line instead. One estimator per process, so
 // that the peaks are its own; bench/run_step_bench.sh runs the CPU table.
+//
+// --world-size N > 1: this process is rank R of a data-parallel search
+// (docs/distributed.md; start every rank, same options but --rank); the batch
+// is the global one. The line then also gives the bytes all-reduced per step
+// and the share of the step spent in collectives (waiting for the other
+// ranks included). bench/run_data_parallel_bench.sh compares 2 ranks x 1
+// thread with 1 rank x 2 threads.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sys/resource.h>
@@ -65,7 +73,8 @@ int main(int argc, char** argv) {
       {"precision", "fp32"}, {"threads", "2"},         {"warmup", "1"},               {"repeats", "3"},
       {"channels", ""},  {"layers", ""},               {"batch", ""},                 {"image", "32"},
       {"cutout", "0"},   {"drop-path", "0"},           {"auxiliary", "0"},            {"mkldnn", "1"},
-      {"cudnn-benchmark", "1"}, {"json", "0"},         {"cuda-graph", "0"}};
+      {"cudnn-benchmark", "1"}, {"json", "0"},         {"cuda-graph", "0"},
+      {"world-size", "1"},      {"rank", "0"},         {"rendezvous", ""}};
   for (int i = 1; i < argc; i += 2) {
     const std::string key = argv[i];
     if (key.rfind("--", 0) != 0 || !o.count(key.substr(2))) return usage_error("unknown option '" + key + "'");
@@ -104,6 +113,9 @@ int main(int argc, char** argv) {
     c.cutout = std::stoll(o["cutout"]);
     c.drop_path_prob = drop_path;
     c.auxiliary = o["auxiliary"] == "1";
+    c.world_size = std::stoll(o["world-size"]);
+    c.rank = std::stoll(o["rank"]);
+    c.rendezvous = o["rendezvous"];
     if (drop_path > 0) {
       c.epochs = 2;                         // one step per epoch: the timed steps run in epoch 2,
       c.train_subset = 2 * c.batch_size;  // where drop-path is drop_path / 2
@@ -127,6 +139,7 @@ int main(int argc, char** argv) {
       std::fputs("# measure begin\n", stdout);
       std::fflush(stdout);
     }
+    const adarts::CommunicationStats comm_before = search.communication_stats();
     std::vector<double> seconds;
     for (int64_t i = 0; i < repeats; ++i) {
       const auto start = std::chrono::steady_clock::now();
@@ -141,6 +154,18 @@ int main(int argc, char** argv) {
     std::vector<double> sorted = seconds;
     std::sort(sorted.begin(), sorted.end());
     const double median = sorted[sorted.size() / 2];
+    const adarts::CommunicationStats comm_after = search.communication_stats();
+    double total_seconds = 0.0;
+    for (double s : seconds) total_seconds += s;
+    const double r = static_cast<double>(repeats);
+    const std::string communication =
+        c.world_size > 1
+            ? fmt::format(" | rank {}/{} all-reduced {:.3f} MB/step in {:.0f} calls, {:.3f} s/step in collectives ({:.0f}%)",
+                          c.rank, c.world_size, static_cast<double>(comm_after.bytes - comm_before.bytes) / r / 1e6,
+                          static_cast<double>(comm_after.calls - comm_before.calls) / r,
+                          (comm_after.seconds - comm_before.seconds) / r,
+                          100.0 * (comm_after.seconds - comm_before.seconds) / total_seconds)
+            : std::string();
     const adarts::cuda_support::MemoryStats gpu = adarts::cuda_support::memory_stats(device);
     const bool cuda = device.is_cuda();
     const double peak_mem = cuda ? gpu.peak_allocated_mib : peak_rss_mib();
@@ -166,9 +191,9 @@ int main(int argc, char** argv) {
                                       : fmt::format("peak RSS {:8.0f} MiB (before first step {:.0f} MiB)",
                                                     peak_rss_mib(), rss_before);
       fmt::print("config {} estimator {:<26} device {} {} threads {} mkldnn {}{} steps {} median {:8.3f} s/step  min "
-                 "{:8.3f}  {}\n",
+                 "{:8.3f}  {}{}\n",
                  config_name, name, c.device, c.precision, c.threads, o["mkldnn"], consistency, repeats, median,
-                 sorted.front(), memory);
+                 sorted.front(), memory, communication);
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "bench failed: {}\n", e.what());

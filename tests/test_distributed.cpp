@@ -24,6 +24,7 @@
 #include "adarts/supernet.h"
 #include "adarts/train.h"
 #include "adarts/genotype.h"
+#include "adarts/run_progress.h"
 #include "runtime/data_parallel.h"
 #include "test_problems.h"
 #include "test_util.h"
@@ -72,7 +73,7 @@ SearchConfig rank_config(int rank, int world, const std::string& rendezvous) {
 }
 
 Batch images_batch(at::Generator& g, int64_t n) {
-  return Batch{at::randn({n, 2, 6, 6}, g, at::kDouble), at::randint(0, 3, {n}, g, at::kLong)};
+  return Batch{at::randn({n, 2, 8, 8}, g, at::kDouble), at::randint(0, 3, {n}, g, at::kLong)};
 }
 
 WeightOptimizerState optimizer_state(BilevelProblem& problem, at::Generator& g) {
@@ -116,27 +117,51 @@ class GhostBatches : public BilevelProblem {
   int shards_;
 };
 
+// Builds the same problem (same weights and alphas) at every call.
+using ProblemFactory = std::function<std::shared_ptr<BilevelProblem>()>;
+
+ProblemFactory smooth_conv_net(bool batch_norm) {
+  return [batch_norm] {
+    at::Generator g = at::make_generator<at::CPUGeneratorImpl>(3);
+    return std::make_shared<SmoothConvNet>(g, batch_norm);
+  };
+}
+
+// The supernet in double precision (BatchNorm in training mode), alphas away from uniform.
+std::shared_ptr<BilevelProblem> tiny_supernet() {
+  at::Generator g = at::make_generator<at::CPUGeneratorImpl>(11);
+  SupernetOptions o;
+  o.in_channels = 2;
+  o.num_classes = 3;
+  o.channels = 4;
+  o.layers = 2;
+  o.dtype = at::kDouble;
+  auto net = std::make_shared<Supernet>(o, g);
+  at::NoGradGuard no_grad;
+  for (auto& a : net->arch_parameters()) a.normal_(0.0, 0.5, g);
+  return net;
+}
+
 // Each estimator through 2 ranks equals the single-process estimator on the
-// whole batch (reference: `reference_problem` over the problem built by
-// `make`), and both ranks get the very same bits.
-void expect_two_ranks_match(bool batch_norm, const std::string& name) {
+// whole batch, with BatchNorm over each half of it when the problem has
+// BatchNorm (GhostBatches), and both ranks get the very same bits.
+void expect_two_ranks_match(const ProblemFactory& make, bool batch_norm, const std::string& name) {
   at::Generator data_gen = at::make_generator<at::CPUGeneratorImpl>(7);
   const Batch train = images_batch(data_gen, 8), val = images_batch(data_gen, 8);
   for (const EstimatorOptions& options : every_estimator()) {
     SCOPED_TRACE(options.name + " hvp " + to_string(options.hvp));
-    at::Generator g = at::make_generator<at::CPUGeneratorImpl>(3);
-    SmoothConvNet single(g, batch_norm);
+    const std::shared_ptr<BilevelProblem> single = make();
     at::Generator opt_gen = at::make_generator<at::CPUGeneratorImpl>(5);
-    const WeightOptimizerState state = optimizer_state(single, opt_gen);
-    GhostBatches ghost(single, 2);
-    BilevelProblem& reference_problem = batch_norm ? static_cast<BilevelProblem&>(ghost) : single;
+    const WeightOptimizerState state = optimizer_state(*single, opt_gen);
+    GhostBatches ghost(*single, 2);
+    BilevelProblem& reference_problem = batch_norm ? static_cast<BilevelProblem&>(ghost) : *single;
     const TensorList reference = make_estimator(options)->arch_gradient(reference_problem, train, val, state);
 
     std::vector<TensorList> per_rank(2);
     const std::string rendezvous = fresh_rendezvous(name);
     on_ranks(2, [&](int rank) {
-      at::Generator rank_gen = at::make_generator<at::CPUGeneratorImpl>(3);
-      SmoothConvNet replica(rank_gen, batch_norm);
+      const std::shared_ptr<BilevelProblem> replica_owner = make();
+      BilevelProblem& replica = *replica_owner;
       const SearchConfig c = rank_config(rank, 2, rendezvous);
       DataParallel group(c, to_json(c), at::kCPU);
       DataParallelProblem problem(replica, &group);
@@ -153,9 +178,17 @@ void expect_two_ranks_match(bool batch_norm, const std::string& name) {
   }
 }
 
-TEST(DataParallelEstimators, TwoRanksEqualOneProcessWithoutBatchNorm) { expect_two_ranks_match(false, "no_bn"); }
+TEST(DataParallelEstimators, TwoRanksEqualOneProcessWithoutBatchNorm) {
+  expect_two_ranks_match(smooth_conv_net(false), false, "no_bn");
+}
 
-TEST(DataParallelEstimators, TwoRanksEqualGhostBatchNormOnOneProcess) { expect_two_ranks_match(true, "bn"); }
+TEST(DataParallelEstimators, TwoRanksEqualGhostBatchNormOnOneProcess) {
+  expect_two_ranks_match(smooth_conv_net(true), true, "bn");
+}
+
+TEST(DataParallelEstimators, TwoRanksOfTheSupernetEqualGhostBatchNormOnOneProcess) {
+  expect_two_ranks_match(tiny_supernet, true, "supernet");
+}
 
 // ---- A search over 2 ranks -------------------------------------------------
 
@@ -221,6 +254,32 @@ TEST(DataParallelSearch, RanksStayBitIdenticalEveryStepForEveryEstimator) {
     while (std::getline(metrics, line)) ++lines;
     EXPECT_EQ(lines, 1) << "rank 0 alone writes the metrics";
   }
+}
+
+TEST(DataParallelSearch, OneRankStoppingStopsEveryRankAfterTheSameStep) {
+  const std::string out = temp_dir("dp_stop");
+  const std::string rendezvous = fresh_rendezvous("stop");
+  std::vector<int64_t> steps(2);
+  std::vector<int> completed(2);
+  on_ranks(2, [&](int rank) {
+    SearchConfig c = tiny_search(out);
+    c.estimator = "first_order";
+    c.world_size = 2;
+    c.rank = rank;
+    c.rendezvous = rendezvous;
+    Search search(c, load_search_dataset(c));
+    bool done = true;
+    // Only rank 1 asks to stop, after its second step.
+    search.run_epoch([&](const RunProgress& p) { return !(rank == 1 && p.step == 2); }, &done);
+    completed[static_cast<size_t>(rank)] = done;
+    steps[static_cast<size_t>(rank)] = search.step_in_epoch();
+    search.run_epoch(nullptr, &done);  // both continue together afterwards
+    EXPECT_TRUE(done);
+  });
+  EXPECT_EQ(steps[0], 2);
+  EXPECT_EQ(steps[1], 2);
+  EXPECT_FALSE(completed[0]);
+  EXPECT_FALSE(completed[1]);
 }
 
 TEST(DataParallelSearch, ResumeRefusesAnotherWorldSize) {

@@ -22,6 +22,9 @@ class BilevelProblem {
   virtual TensorList weights() = 0;          // w
   virtual TensorList arch_parameters() = 0;  // a
   virtual at::Tensor loss(const Batch& batch) = 0;
+  // What a training-mode loss() changes besides the weights (BatchNorm's
+  // running statistics), so that probes can put it back. None by default.
+  virtual TensorList running_statistics() { return {}; }
   // Turns derivatives of loss() into derivatives of the loss of the whole
   // batch, in place. One process: nothing to do. A rank of a data-parallel
   // run sees only its shard of the batch and averages over the ranks

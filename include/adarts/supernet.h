@@ -119,6 +119,7 @@ class Supernet : public torch::nn::Module, public BilevelProblem {
   TensorList weights() override { return parameters(); }
   TensorList arch_parameters() override;
   at::Tensor loss(const Batch& batch) override;
+  TensorList running_statistics() override { return buffers(); }
 
   // Probability of dropping a candidate operation's output per sample, in
   // training mode (paper 4.1.2 consistency option; 0 = off).

@@ -24,6 +24,7 @@
 #include <set>
 
 #include "adarts/error.h"
+#include "runtime/collectives.h"
 
 namespace adarts {
 namespace {
@@ -153,37 +154,16 @@ std::vector<uint8_t> bytes_of(const std::string& s) { return std::vector<uint8_t
 
 }  // namespace
 
-class DataParallel::Backend {
- public:
-  explicit Backend(c10::intrusive_ptr<c10d::ProcessGroupGloo> group) : group_(std::move(group)) {}
-
-  void all_reduce(at::Tensor& tensor, Reduce op) {
-    std::vector<at::Tensor> tensors{tensor};
-    c10d::AllreduceOptions options;
-    options.reduceOp = op == Reduce::sum ? c10d::ReduceOp::SUM : c10d::ReduceOp::MAX;
-    group_->allreduce(tensors, options)->wait();
-  }
-
-  void broadcast(at::Tensor& tensor) {
-    std::vector<at::Tensor> tensors{tensor};
-    c10d::BroadcastOptions options;
-    options.rootRank = 0;
-    group_->broadcast(tensors, options)->wait();
-  }
-
- private:
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
-};
-
 DataParallel::DataParallel(const RunConfig& config, const std::string& config_json, at::Device device)
     : rank_(config.rank), world_size_(config.world_size), rendezvous_(config.rendezvous),
       timeout_seconds_(config.dist_timeout) {
   validate(config);
   const std::string backend = config.dist_backend == "auto" ? (device.is_cuda() ? "nccl" : "gloo") : config.dist_backend;
-  if (backend == "nccl") {
-    throw unsupported("dist_backend nccl is not built yet; set dist_backend to gloo (Gloo all-reduces CUDA tensors "
-                      "through host memory)");
+  if (backend == "nccl" && !device.is_cuda()) {
+    throw invalid_argument("dist_backend nccl needs a CUDA device (device is '" + config.device + "'); use gloo");
   }
+  // NCCL reduces device memory only: host tensors (evaluation sums, flags) travel through the device.
+  collective_device_ = backend == "nccl" ? device : at::Device(at::kCPU);
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(config.dist_timeout * 1000.0));
   const std::string me = "rank " + std::to_string(rank_) + " of " + std::to_string(world_size_);
   c10::intrusive_ptr<c10d::Store> store = open_store(config, timeout);
@@ -220,17 +200,23 @@ DataParallel::DataParallel(const RunConfig& config, const std::string& config_js
     }
   }
 
-  auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-  // Loopback rendezvous (every file:// one is local): Gloo listens on the loopback only.
-  const bool local = rendezvous_.rfind("file://", 0) == 0 || is_loopback(parse_tcp(rendezvous_).host);
-  options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                   : c10d::ProcessGroupGloo::createDefaultDevice());
+  const auto group_store = c10::make_intrusive<c10d::PrefixStore>(prefix + backend, store);
   try {
-    backend_ = std::make_unique<Backend>(c10::make_intrusive<c10d::ProcessGroupGloo>(
-        c10::make_intrusive<c10d::PrefixStore>(prefix + "gloo", store), static_cast<int>(rank_),
-        static_cast<int>(world_size_), options));
+    if (backend == "nccl") {
+      backend_ = make_nccl_collectives(group_store, static_cast<int>(rank_), static_cast<int>(world_size_), timeout);
+    } else {
+      auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+      // Loopback rendezvous (every file:// one is local): Gloo listens on the loopback only.
+      const bool local = rendezvous_.rfind("file://", 0) == 0 || is_loopback(parse_tcp(rendezvous_).host);
+      options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                       : c10d::ProcessGroupGloo::createDefaultDevice());
+      backend_ = std::make_unique<GroupCollectives<c10d::ProcessGroupGloo>>(c10::make_intrusive<c10d::ProcessGroupGloo>(
+          group_store, static_cast<int>(rank_), static_cast<int>(world_size_), options));
+    }
+  } catch (const Error&) {
+    throw;
   } catch (const std::exception& e) {
-    throw communication_error(me + ": connecting Gloo at " + rendezvous_ + " failed: " + e.what());
+    throw communication_error(me + ": connecting " + backend + " at " + rendezvous_ + " failed: " + e.what());
   }
 }
 
@@ -263,9 +249,9 @@ void DataParallel::all_reduce(const TensorList& tensors, Reduce op, bool mean) {
     std::vector<at::Tensor> flat_parts;
     flat_parts.reserve(group.size());
     for (const auto& t : group) flat_parts.push_back(t.detach().reshape({-1}));
-    at::Tensor flat = at::cat(flat_parts);
+    at::Tensor flat = at::cat(flat_parts).to(collective_device_);
     collective("all-reduce", static_cast<int64_t>(flat.numel() * flat.element_size()),
-               [&] { backend_->all_reduce(flat, op); });
+               [&] { backend_->all_reduce(flat, op == Reduce::max); });
     if (mean) flat.div_(static_cast<double>(world_size_));
     at::NoGradGuard no_grad;
     int64_t offset = 0;
@@ -283,16 +269,16 @@ void DataParallel::broadcast_from_first(const TensorList& tensors) {
   at::NoGradGuard no_grad;
   for (const auto& t : tensors) {
     if (!t.defined()) continue;
-    at::Tensor buffer = t.detach().contiguous();
+    at::Tensor buffer = t.detach().contiguous().to(collective_device_);
     collective("broadcast", static_cast<int64_t>(buffer.numel() * buffer.element_size()),
                [&] { backend_->broadcast(buffer); });
-    if (!buffer.is_same(t)) t.detach().copy_(buffer);
+    if (!buffer.is_same(t)) t.detach().copy_(buffer);  // a copy: contiguous() or to() made one
   }
 }
 
 bool DataParallel::any(bool flag) {
-  at::Tensor t = at::full({1}, flag ? 1 : 0, at::kInt);
-  collective("agreement", 4, [&] { backend_->all_reduce(t, Reduce::max); });
+  at::Tensor t = at::full({1}, flag ? 1 : 0, at::TensorOptions(collective_device_).dtype(at::kInt));
+  collective("agreement", 4, [&] { backend_->all_reduce(t, true); });
   return t.item<int>() != 0;
 }
 

@@ -16,6 +16,8 @@
 
 namespace adarts {
 
+class Collectives;
+
 class DataParallel {
  public:
   // Meets the other ranks of `config` (world_size > 1) at its rendezvous,
@@ -50,7 +52,6 @@ class DataParallel {
   const CommunicationStats& stats() const { return stats_; }
 
  private:
-  class Backend;
   enum class Reduce { sum, max };
   void all_reduce(const TensorList& tensors, Reduce op, bool mean);
   template <class Call>
@@ -60,7 +61,8 @@ class DataParallel {
   int64_t world_size_;
   std::string rendezvous_;
   double timeout_seconds_;
-  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Collectives> backend_;
+  at::Device collective_device_ = at::kCPU;  // where host tensors are reduced (the CUDA device for NCCL)
   CommunicationStats stats_;
 };
 
@@ -74,6 +76,7 @@ class DataParallelProblem : public BilevelProblem {
   TensorList weights() override { return inner_.weights(); }
   TensorList arch_parameters() override { return inner_.arch_parameters(); }
   at::Tensor loss(const Batch& batch) override { return inner_.loss(batch); }
+  TensorList running_statistics() override { return inner_.running_statistics(); }
   void reduce(TensorList& gradients) override {
     if (group_) group_->average(gradients);
   }

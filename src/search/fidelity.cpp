@@ -2,7 +2,6 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
-#include <torch/nn/module.h>
 
 #include <chrono>
 #include <cmath>
@@ -13,20 +12,16 @@
 namespace adarts {
 namespace {
 
-// The weights and, for a torch module, its buffers (batch-norm running
-// statistics, which every training-mode forward of the probe would move).
+// The weights and the running statistics (batch norm's, which every
+// training-mode forward of the probe would move).
 struct SavedState {
-  TensorList weights, buffers;
+  TensorList weights, statistics;
 };
-
-torch::nn::Module* as_module(BilevelProblem& problem) { return dynamic_cast<torch::nn::Module*>(&problem); }
 
 SavedState save_state(BilevelProblem& problem) {
   SavedState s;
   for (const auto& w : problem.weights()) s.weights.push_back(w.detach().clone());
-  if (torch::nn::Module* m = as_module(problem)) {
-    for (const auto& b : m->buffers()) s.buffers.push_back(b.detach().clone());
-  }
+  for (const auto& b : problem.running_statistics()) s.statistics.push_back(b.detach().clone());
   return s;
 }
 
@@ -34,10 +29,8 @@ void restore_state(BilevelProblem& problem, const SavedState& s) {
   at::NoGradGuard no_grad;
   TensorList weights = problem.weights();
   for (size_t i = 0; i < weights.size(); ++i) weights[i].copy_(s.weights[i]);
-  if (torch::nn::Module* m = as_module(problem)) {
-    TensorList buffers = m->buffers();
-    for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(s.buffers[i]);
-  }
+  TensorList statistics = problem.running_statistics();
+  for (size_t i = 0; i < statistics.size(); ++i) statistics[i].copy_(s.statistics[i]);
 }
 
 TensorList scaled(const TensorList& x, double scale) {

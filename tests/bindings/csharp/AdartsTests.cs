@@ -70,6 +70,7 @@ static class AdartsTests {
     Equal(5, (int)Status.Cancelled, "Cancelled");
     Equal(7, (int)Status.Internal, "Internal");
     Equal(8, (int)Status.NumericalError, "NumericalError");
+    Equal(9, (int)Status.CommunicationError, "CommunicationError");
   }
 
   [Test]

@@ -49,8 +49,9 @@ class LibraryTest(Fixture):
     def test_status_values(self):
         self.assertEqual(int(adarts.Status.OK), 0)
         self.assertEqual(int(adarts.Status.CANCELLED), 5)
-        self.assertEqual(len(adarts.Status), 9)
+        self.assertEqual(len(adarts.Status), 10)
         self.assertEqual(int(adarts.Status.NUMERICAL_ERROR), 8)
+        self.assertEqual(int(adarts.Status.COMMUNICATION_ERROR), 9)
 
     def test_dataset_info_and_bad_specs(self):
         self.assertEqual(self.data.info()["size"], 64)

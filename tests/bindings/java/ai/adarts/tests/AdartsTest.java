@@ -360,7 +360,8 @@ public class AdartsTest {
     assertSame(Status.INTERNAL, Status.fromCode(1000));
     assertNotNull(Status.valueOf("IO_ERROR"));
     assertNotEquals(Status.OK, Status.fromCode(1));
-    assertArrayEquals(new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8},
+    assertEquals(9, Status.COMMUNICATION_ERROR.code());
+    assertArrayEquals(new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
         java.util.Arrays.stream(Status.values()).mapToInt(Status::code).toArray());
   }
 }
