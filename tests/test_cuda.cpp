@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "adarts/device.h"
 #include "adarts/search.h"
@@ -217,6 +218,51 @@ TEST(Cuda, MemoryStatisticsSeeTheSearch) {
   EXPECT_GT(m.peak_allocated_mib, 0.0);
   EXPECT_GE(m.peak_reserved_mib, m.peak_allocated_mib);
   std::printf("    %s: peak %.1f MiB allocated\n", cuda_support::device_name(gpu()).c_str(), m.peak_allocated_mib);
+}
+
+// Two ranks of a data-parallel search as two threads (docs/distributed.md),
+// on `devices[rank]` with `backend`; their alphas after 3 steps.
+std::vector<at::Tensor> two_rank_alphas(const std::string& name, const std::vector<std::string>& devices,
+                                        const std::string& backend) {
+  const std::string rendezvous = "file://" + temp_dir(name + "_rdv") + "/store";
+  std::vector<at::Tensor> alphas(2);
+  std::vector<std::string> errors(2);
+  auto rank = [&](int r) {
+    try {
+      SearchConfig c = tiny_search(name, devices[static_cast<size_t>(r)]);
+      c.threads = 1;
+      c.world_size = 2;
+      c.rank = r;
+      c.rendezvous = rendezvous;
+      c.dist_backend = backend;
+      c.dist_timeout = 120;
+      Search search(c, load_search_dataset(c));
+      search.advance(3);
+      alphas[static_cast<size_t>(r)] = search.alphas_normal();
+    } catch (const std::exception& e) {
+      errors[static_cast<size_t>(r)] = e.what();
+    }
+  };
+  std::thread r0(rank, 0), r1(rank, 1);
+  r0.join();
+  r1.join();
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+  return alphas;
+}
+
+TEST(Cuda, TwoRanksOnOneGpuOverGlooStayIdentical) {
+  REQUIRE_CUDA();
+  const auto alphas = two_rank_alphas("cuda_gloo_ranks", {gpu_name(), gpu_name()}, "gloo");
+  ASSERT_TRUE(alphas[0].defined() && alphas[1].defined());
+  EXPECT_TRUE(at::equal(alphas[0], alphas[1]));
+}
+
+TEST(Cuda, NcclRanksOnTwoGpusStayIdentical) {
+  REQUIRE_CUDA();
+  if (!gpu().is_cuda() || cuda_device_count() < 2) GTEST_SKIP() << "NCCL ranks need one GPU each: 2 GPUs";
+  const auto alphas = two_rank_alphas("cuda_nccl_ranks", {"cuda:0", "cuda:1"}, "nccl");
+  ASSERT_TRUE(alphas[0].defined() && alphas[1].defined());
+  EXPECT_TRUE(at::equal(alphas[0], alphas[1]));
 }
 
 }  // namespace
