@@ -16,15 +16,16 @@ trap 'rm -rf "$work"' EXIT
 for round in $(seq 1 "$ROUNDS"); do
   for est in $ESTIMATORS; do
     common="--config $CONFIG --estimator $est --repeats $REPEATS --warmup 1"
-    line=$("$BIN" $common --threads 2)
+    # The result is the last line (an estimator may log warnings before it).
+    line=$("$BIN" $common --threads 2 | tail -n 1)
     echo "round $round one-rank $line"
     rdv="file://$work/rdv-$round-$est"
     "$BIN" $common --threads 1 --world-size 2 --rank 1 --rendezvous "$rdv" > "$work/rank1" &
     pid=$!
-    line=$("$BIN" $common --threads 1 --world-size 2 --rank 0 --rendezvous "$rdv")
+    line=$("$BIN" $common --threads 1 --world-size 2 --rank 0 --rendezvous "$rdv" | tail -n 1)
     wait "$pid"
     echo "round $round two-ranks $line"
-    echo "round $round two-ranks $(cat "$work/rank1")"
+    echo "round $round two-ranks $(tail -n 1 "$work/rank1")"
   done
 done | tee "$work/lines"
 python3 - "$work/lines" <<'PY'
