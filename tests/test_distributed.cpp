@@ -206,6 +206,17 @@ SearchConfig tiny_search(const std::string& out_dir) {
   return c;
 }
 
+// Rank `rank` of 2 of a tiny search with `estimator`.
+SearchConfig rank_search(const std::string& out_dir, const std::string& estimator, int rank,
+                         const std::string& rendezvous) {
+  SearchConfig c = tiny_search(out_dir);
+  c.estimator = estimator;
+  c.world_size = 2;
+  c.rank = rank;
+  c.rendezvous = rendezvous;
+  return c;
+}
+
 // A checksum of every weight and alpha, bit for bit.
 uint64_t state_checksum(Search& search) {
   uint64_t h = 1469598103934665603ULL;  // FNV-1a
@@ -227,12 +238,8 @@ TEST(DataParallelSearch, RanksStayBitIdenticalEveryStepForEveryEstimator) {
     std::vector<std::vector<uint64_t>> sums(2);
     std::vector<std::string> genotypes(2), checkpoints(2);
     on_ranks(2, [&](int rank) {
-      SearchConfig c = tiny_search(out);
-      c.estimator = estimator;
+      SearchConfig c = rank_search(out, estimator, rank, rendezvous);
       c.implicit_iterations = 3;
-      c.world_size = 2;
-      c.rank = rank;
-      c.rendezvous = rendezvous;
       Search search(c, load_search_dataset(c));
       for (int s = 0; s < search.steps_per_epoch(); ++s) {
         search.step();
@@ -262,11 +269,7 @@ TEST(DataParallelSearch, OneRankStoppingStopsEveryRankAfterTheSameStep) {
   std::vector<int64_t> steps(2);
   std::vector<int> completed(2);
   on_ranks(2, [&](int rank) {
-    SearchConfig c = tiny_search(out);
-    c.estimator = "first_order";
-    c.world_size = 2;
-    c.rank = rank;
-    c.rendezvous = rendezvous;
+    const SearchConfig c = rank_search(out, "first_order", rank, rendezvous);
     Search search(c, load_search_dataset(c));
     bool done = true;
     // Only rank 1 asks to stop, after its second step.
@@ -286,11 +289,7 @@ TEST(DataParallelSearch, ResumeRefusesAnotherWorldSize) {
   const std::string out = temp_dir("dp_resume_world");
   const std::string rendezvous = fresh_rendezvous("resume_world");
   on_ranks(2, [&](int rank) {
-    SearchConfig c = tiny_search(out);
-    c.estimator = "first_order";
-    c.world_size = 2;
-    c.rank = rank;
-    c.rendezvous = rendezvous;
+    const SearchConfig c = rank_search(out, "first_order", rank, rendezvous);
     Search search(c, load_search_dataset(c));
     search.step();
     search.save_checkpoint();
@@ -370,6 +369,23 @@ TEST(DataParallelRendezvous, DifferentConfigsAreNamed) {
     EXPECT_NE(m.find("epochs: "), std::string::npos) << m;
     EXPECT_NE(m.find("7"), std::string::npos) << m;
   }
+}
+
+TEST(DataParallelRendezvous, AnotherWorldSizeIsNamedOrTimesOut) {
+  const std::string rendezvous = fresh_rendezvous("world_size");
+  std::vector<std::string> messages(2);
+  on_ranks(2, [&](int rank) {
+    SearchConfig c = rank_config(rank, rank == 0 ? 2 : 3, rendezvous);
+    c.dist_timeout = 2.0;
+    try {
+      DataParallel group(c, to_json(c), at::kCPU);
+    } catch (const Error& e) {
+      messages[static_cast<size_t>(rank)] = e.what();
+    }
+  });
+  // Rank 0 (of 2) sees rank 1's config; rank 1 (of 3) waits in vain for rank 2.
+  EXPECT_NE(messages[0].find("world_size: 2 vs 3"), std::string::npos) << messages[0];
+  EXPECT_NE(messages[1].find("rank(s) 2"), std::string::npos) << messages[1];
 }
 
 TEST(DataParallelRendezvous, AMissingRankTimesOutNamingIt) {

@@ -276,6 +276,19 @@ void DataParallel::broadcast_from_first(const TensorList& tensors) {
   }
 }
 
+void DataParallel::copy_first_replica(const TensorList& parameters, const TensorList& buffers) {
+  broadcast_from_first(parameters);
+  broadcast_from_first(buffers);
+}
+
+void DataParallel::average_statistics(const TensorList& buffers) {
+  TensorList statistics;
+  for (const auto& b : buffers) {
+    if (b.is_floating_point()) statistics.push_back(b);
+  }
+  average(statistics);
+}
+
 bool DataParallel::any(bool flag) {
   at::Tensor t = at::full({1}, flag ? 1 : 0, at::TensorOptions(collective_device_).dtype(at::kInt));
   collective("agreement", 4, [&] { backend_->all_reduce(t, true); });

@@ -43,6 +43,12 @@ class DataParallel {
   void sum(const TensorList& tensors);
   // In place: rank 0's values on every rank.
   void broadcast_from_first(const TensorList& tensors);
+  // A model's parameters and buffers as rank 0 has them, on every rank (equal
+  // seeds make equal replicas already; this makes it so by construction).
+  void copy_first_replica(const TensorList& parameters, const TensorList& buffers);
+  // The mean over ranks of the floating-point `buffers` (BatchNorm's running
+  // statistics), before they are evaluated with or saved.
+  void average_statistics(const TensorList& buffers);
   // Whether `flag` is true on any rank (the ranks agree to stop together).
   bool any(bool flag);
 

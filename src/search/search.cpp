@@ -79,12 +79,7 @@ bool Search::writes_files() const { return !group_ || group_->rank() == 0; }
 CommunicationStats Search::communication_stats() const { return group_ ? group_->stats() : CommunicationStats{}; }
 
 void Search::average_running_statistics() {
-  if (!group_) return;
-  TensorList statistics;
-  for (const auto& b : net_->buffers()) {
-    if (b.is_floating_point()) statistics.push_back(b);
-  }
-  group_->average(statistics);
+  if (group_) group_->average_statistics(net_->buffers());
 }
 
 void Search::build_loaders(const Dataset& data) {
@@ -112,12 +107,7 @@ void Search::build_supernet(const Dataset& data) {
   options.precision = parse_precision(config_.precision);
   net_ = std::make_shared<Supernet>(options, generator_, device_);
   problem_ = std::make_unique<DataParallelProblem>(*net_, group_.get());
-  if (group_) {
-    // Equal seeds make equal replicas already; rank 0's values make it so by construction.
-    TensorList state = net_->parameters();
-    for (const auto& b : net_->buffers()) state.push_back(b);
-    group_->broadcast_from_first(state);
-  }
+  if (group_) group_->copy_first_replica(net_->parameters(), net_->buffers());
   estimator_ = make_estimator(config_.estimator_options());
   if (config_.fidelity_every > 0) {
     fidelity_ = std::make_unique<FidelityHook>(config_.fidelity_every, fidelity_options(config_));

@@ -131,10 +131,7 @@ Trainer::Trainer(Genotype genotype, TrainConfig config, Dataset train_data, std:
   build(options);
   if (config_.world_size > 1) {
     group_ = std::make_unique<DataParallel>(config_, to_json(config_), device_);
-    // Equal seeds make equal replicas already; rank 0's values make it so by construction.
-    TensorList state = net_->parameters();
-    for (const auto& b : net_->buffers()) state.push_back(b);
-    group_->broadcast_from_first(state);
+    group_->copy_first_replica(net_->parameters(), net_->buffers());
   }
   metrics_ = std::make_unique<MetricsLog>(writes_files() ? config_.out_dir + "/metrics.jsonl" : "");
   if (writes_files()) {
@@ -149,12 +146,7 @@ bool Trainer::writes_files() const { return !group_ || group_->rank() == 0; }
 CommunicationStats Trainer::communication_stats() const { return group_ ? group_->stats() : CommunicationStats{}; }
 
 void Trainer::average_running_statistics() {
-  if (!group_) return;
-  TensorList statistics;
-  for (const auto& b : net_->buffers()) {
-    if (b.is_floating_point()) statistics.push_back(b);
-  }
-  group_->average(statistics);
+  if (group_) group_->average_statistics(net_->buffers());
 }
 
 EvalResult Trainer::evaluate_shards(const Dataset& data) {
