@@ -69,11 +69,11 @@ grep -q "resumed from" "$work/resumed0.log" || fail "no resume message"
 cmp "$work/reference/alphas.json" "$work/killed/alphas.json" || fail "alphas differ after SIGKILL + resume"
 cmp "$work/reference/genotype.json" "$work/killed/genotype.json" || fail "genotypes differ after SIGKILL + resume"
 
-# Resuming with another world size is refused, naming it.
-if "$adarts" search --resume "$work/killed" --world-size 1 --rendezvous "" > "$work/refused.log" 2>&1; then
-  fail "a resume with another world size was accepted"
+# A resume with another world size that the batch does not split over is refused, naming both.
+if "$adarts" search --resume "$work/killed" --world-size 3 --rendezvous "file://$work/rdv-3" > "$work/refused.log" 2>&1; then
+  fail "a resume over 3 ranks of batch 8 was accepted"
 fi
-grep -q "world_size: 2 -> 1" "$work/refused.log" || fail "the refusal does not name world_size"
+grep -q "batch_size 8 does not split evenly over 3 ranks" "$work/refused.log" || fail "the refusal does not say why"
 
 # `adarts launch` starts both ranks itself: the same genotype, printed once.
 "$adarts" launch --nproc 2 -- search --dataset synthetic --train-subset 96 --channels 4 --layers 2 --batch-size 8 \

@@ -285,7 +285,7 @@ TEST(DataParallelSearch, OneRankStoppingStopsEveryRankAfterTheSameStep) {
   EXPECT_FALSE(completed[1]);
 }
 
-TEST(DataParallelSearch, ResumeRefusesAnotherWorldSize) {
+TEST(DataParallelSearch, ResumesWithAnotherWorldSize) {
   const std::string out = temp_dir("dp_resume_world");
   const std::string rendezvous = fresh_rendezvous("resume_world");
   on_ranks(2, [&](int rank) {
@@ -294,8 +294,16 @@ TEST(DataParallelSearch, ResumeRefusesAnotherWorldSize) {
     search.step();
     search.save_checkpoint();
   });
-  expect_error([&] { Search::resume(out, R"({"world_size": 1, "rank": 0, "rendezvous": ""})"); },
-               ErrorKind::invalid_argument, {"world_size: 2 -> 1"});
+  // One process continues the 2-rank run (a checkpoint holds no per-rank state).
+  std::unique_ptr<Search> alone = Search::resume(out, R"({"world_size": 1, "rank": 0, "rendezvous": ""})");
+  EXPECT_EQ(alone->step_in_epoch(), 1);
+  EXPECT_EQ(alone->config().world_size, 1);
+  const at::Tensor before = alone->alphas_normal();
+  alone->step();
+  EXPECT_FALSE(at::equal(before, alone->alphas_normal()));
+  // A world size the batch does not split over is still refused.
+  expect_error([&] { Search::resume(out, R"({"world_size": 3, "rank": 0, "rendezvous": "file:///tmp/unused"})"); },
+               ErrorKind::invalid_argument, {"batch_size 8", "3 ranks"});
 }
 
 TEST(DataParallelSearch, BatchThatDoesNotSplitIsRefused) {

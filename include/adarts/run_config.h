@@ -48,10 +48,10 @@ struct RunConfig {
 };
 
 // The keys a resumed run may change: threads, log_every, checkpoint_every,
-// checkpoint_keep, device, out_dir, and the per-process ones of a
-// data-parallel run (rank, rendezvous, dist_backend, dist_timeout; not
-// world_size). (Another thread count or device continues the run correctly,
-// though not bit for bit.)
+// checkpoint_keep, device, out_dir, and those of a data-parallel run
+// (world_size, rank, rendezvous, dist_backend, dist_timeout). (Another thread
+// count, device or world size continues the run correctly, though not bit
+// for bit.)
 const std::vector<std::string>& resumable_run_keys();
 
 // Throws adarts::Error(invalid_argument) naming the first bad key.

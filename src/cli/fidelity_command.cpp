@@ -160,6 +160,9 @@ class CheckpointSubject {
     c.threads = runtime.threads;
     c.device = runtime.device;
     c.checkpoint_keep = 0;
+    c.world_size = 1;  // a data-parallel run's checkpoint is probed in this process alone
+    c.rank = 0;
+    c.rendezvous.clear();
     search_ = std::make_unique<adarts::Search>(c, adarts::load_search_dataset(c));
     search_->load_checkpoint(path_);
   }

@@ -19,8 +19,8 @@ std::string to_string(Precision precision) { return precision == Precision::bf16
 
 const std::vector<std::string>& resumable_run_keys() {
   static const std::vector<std::string> keys = {"threads", "log_every", "checkpoint_every", "checkpoint_keep",
-                                                "device", "out_dir", "rank", "rendezvous", "dist_backend",
-                                                "dist_timeout"};
+                                                "device", "out_dir", "world_size", "rank", "rendezvous",
+                                                "dist_backend", "dist_timeout"};
   return keys;
 }
 
