@@ -81,4 +81,15 @@ grep -q "batch_size 8 does not split evenly over 3 ranks" "$work/refused.log" ||
   --out "$work/launched" > "$work/launched.log" 2>"$work/launched.err" || fail "launch failed: $(cat "$work/launched.err")"
 cmp "$work/reference/genotype.json" "$work/launched/genotype.json" || fail "launch gave another genotype"
 cmp "$work/reference0.log" "$work/launched.log" || fail "launch printed other results than rank 0 alone"
+# Re-training over 2 ranks: the test figures of the sharded evaluation (rank 0
+# prints them once) are those of the saved model evaluated in one process.
+"$adarts" launch --nproc 2 -- train --genotype "$(dirname "$0")/fixtures/genotypes/darts_v2.json" --dataset synthetic \
+  --train-subset 64 --test-subset 30 --channels 4 --layers 3 --epochs 1 --batch-size 16 --threads 1 \
+  --dist-timeout "$timeout_s" --out "$work/trained" > "$work/trained.log" 2>"$work/trained.err" \
+  || fail "launch train failed: $(cat "$work/trained.err")"
+[ "$(grep -c "top-1" "$work/trained.log")" -eq 1 ] || fail "the test line is not printed once"
+"$adarts" evaluate "$work/trained/model.pt" > "$work/evaluated.log" 2>&1 || fail "evaluate failed"
+accuracy() { grep -o "top-1 .*" "$1"; }  # top-1, top-5 and the count: no float rounding in them
+[ "$(accuracy "$work/trained.log")" = "$(accuracy "$work/evaluated.log")" ] \
+  || fail "sharded test figures $(accuracy "$work/trained.log") differ from one process's $(accuracy "$work/evaluated.log")"
 echo "PASS (rank 1 killed after $k checkpoints)"
