@@ -5,7 +5,7 @@
 //                     [--channels C] [--layers L] [--batch N] [--image S]
 //                     [--cutout N] [--drop-path P] [--auxiliary 0|1] [--mkldnn 0|1]
 //                     [--cudnn-benchmark 0|1] [--json 0|1]
-//                     [--world-size N --rank R --rendezvous URL]
+//                     [--world-size N --rank R --rendezvous URL] [--profile PATH] [--recompute 0|1]
 //
 // Configs (3 x S x S synthetic images, S = 32): A = the DARTS search supernet
 // (C=16, 8 cells, batch 32), B = C=8, 5 cells, batch 32, G = C=16, 8 cells,
@@ -28,16 +28,26 @@
 // and the share of the step spent in collectives (waiting for the other
 // ranks included). bench/run_data_parallel_bench.sh compares 2 ranks x 1
 // thread with 1 rank x 2 threads.
+//
+// Also printed: minor page faults per timed step (first-touch pages), and the
+// step's model GFLOP/s: 2 x multiply-adds per image (Supernet::
+// count_multiply_adds) x batch x 3 (a forward and its backward) x the
+// forward+backward passes of the estimator (first_order 2, second_order 5,
+// amended with finite differences 6; not given for exact products and
+// implicit). --profile PATH writes LibTorch's profile of the timed steps as
+// a Chrome trace (bench/profile_summary.py sums it per operation).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sys/resource.h>
 
 #include <ATen/Context.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +57,21 @@
 #include "runtime/cuda_support.h"
 
 namespace {
+
+int64_t minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+// Forward+backward passes of one step (see the header comment); 0 = not modelled.
+double passes_per_step(const adarts::SearchConfig& c) {
+  if (c.hvp == "exact" && c.estimator != "first_order") return 0.0;
+  if (c.estimator == "first_order") return 2.0;
+  if (c.estimator == "second_order") return 5.0;
+  if (c.estimator == "amended") return 6.0;
+  return 0.0;
+}
 
 double peak_rss_mib() {
   rusage usage{};
@@ -60,7 +85,8 @@ int usage_error(const std::string& why) {
              "first_order|second_order|amended|implicit [--hvp finite_difference|exact] [--device cpu|cuda] "
              "[--precision fp32|bf16] [--threads N] [--warmup W] [--repeats R] [--channels C] [--layers L] "
              "[--batch N] [--image S] [--cutout N] [--drop-path P] [--auxiliary 0|1] [--mkldnn 0|1] "
-             "[--cudnn-benchmark 0|1] [--json 0|1]\n",
+             "[--cudnn-benchmark 0|1] [--json 0|1] [--world-size N --rank R --rendezvous URL] [--profile PATH] "
+             "[--recompute 0|1]\n",
              why);
   return 2;
 }
@@ -74,7 +100,8 @@ int main(int argc, char** argv) {
       {"channels", ""},  {"layers", ""},               {"batch", ""},                 {"image", "32"},
       {"cutout", "0"},   {"drop-path", "0"},           {"auxiliary", "0"},            {"mkldnn", "1"},
       {"cudnn-benchmark", "1"}, {"json", "0"},         {"cuda-graph", "0"},
-      {"world-size", "1"},      {"rank", "0"},         {"rendezvous", ""}};
+      {"world-size", "1"},      {"rank", "0"},         {"rendezvous", ""},
+      {"profile", ""},          {"recompute", "0"}};
   for (int i = 1; i < argc; i += 2) {
     const std::string key = argv[i];
     if (key.rfind("--", 0) != 0 || !o.count(key.substr(2))) return usage_error("unknown option '" + key + "'");
@@ -113,6 +140,7 @@ int main(int argc, char** argv) {
     c.cutout = std::stoll(o["cutout"]);
     c.drop_path_prob = drop_path;
     c.auxiliary = o["auxiliary"] == "1";
+    c.recompute_edges = o["recompute"] == "1";
     c.world_size = std::stoll(o["world-size"]);
     c.rank = std::stoll(o["rank"]);
     c.rendezvous = o["rendezvous"];
@@ -140,13 +168,20 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
     const adarts::CommunicationStats comm_before = search.communication_stats();
+    const int64_t faults_before = minor_faults();
     std::vector<double> seconds;
-    for (int64_t i = 0; i < repeats; ++i) {
-      const auto start = std::chrono::steady_clock::now();
-      search.step();
-      adarts::cuda_support::synchronize(device);
-      seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    {
+      std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+      if (!o["profile"].empty()) profile = std::make_unique<torch::autograd::profiler::RecordProfile>(o["profile"]);
+      for (int64_t i = 0; i < repeats; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        search.step();
+        adarts::cuda_support::synchronize(device);
+        seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
     }
+    const double faults_per_step = static_cast<double>(minor_faults() - faults_before) / static_cast<double>(repeats);
+    const double macs = static_cast<double>(search.supernet().count_multiply_adds(image, image));
     if (json) {
       std::fputs("# measure end\n", stdout);
       std::fflush(stdout);
@@ -158,6 +193,12 @@ int main(int argc, char** argv) {
     double total_seconds = 0.0;
     for (double s : seconds) total_seconds += s;
     const double r = static_cast<double>(repeats);
+    const double passes = passes_per_step(c);
+    const std::string work =
+        fmt::format(" | {:.3f} GMAC/image, {:.0f} minor faults/step{}", macs / 1e9, faults_per_step,
+                    passes > 0 ? fmt::format(", {:.1f} model GFLOP/s", 6.0 * macs * static_cast<double>(c.batch_size) *
+                                                                            passes / median / 1e9)
+                               : std::string());
     const std::string communication =
         c.world_size > 1
             ? fmt::format(" | rank {}/{} all-reduced {:.3f} MB/step in {:.0f} calls, {:.3f} s/step in collectives ({:.0f}%)",
@@ -170,7 +211,8 @@ int main(int argc, char** argv) {
     const bool cuda = device.is_cuda();
     const double peak_mem = cuda ? gpu.peak_allocated_mib : peak_rss_mib();
     const double peak_reserved = cuda ? gpu.peak_reserved_mib : peak_rss_mib();
-    const std::string name = c.estimator == "amended" ? c.estimator + "/" + c.hvp : c.estimator;
+    const std::string name = (c.estimator == "amended" ? c.estimator + "/" + c.hvp : c.estimator) +
+                             (c.recompute_edges ? " recompute" : "");
     if (json) {
       fmt::print(
           "{{\"impl\":\"adarts\",\"device\":\"{}\",\"device_name\":\"{}\",\"config\":{{\"name\":\"{}\",\"channels\":{},"
@@ -191,9 +233,9 @@ int main(int argc, char** argv) {
                                       : fmt::format("peak RSS {:8.0f} MiB (before first step {:.0f} MiB)",
                                                     peak_rss_mib(), rss_before);
       fmt::print("config {} estimator {:<26} device {} {} threads {} mkldnn {}{} steps {} median {:8.3f} s/step  min "
-                 "{:8.3f}  {}{}\n",
+                 "{:8.3f}  {}{}{}\n",
                  config_name, name, c.device, c.precision, c.threads, o["mkldnn"], consistency, repeats, median,
-                 sorted.front(), memory, communication);
+                 sorted.front(), memory, work, communication);
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "bench failed: {}\n", e.what());

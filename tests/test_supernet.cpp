@@ -28,6 +28,15 @@ TEST(Supernet, OutputShapeForFashionMnistAndCifarInputs) {
   EXPECT_EQ(deep->forward(at::randn({2, 1, 28, 28})).sizes(), at::IntArrayRef({2, 10}));
 }
 
+TEST(Supernet, MultiplyAddsScaleWithTheImageAreaAndCountTheClassifierOnce) {
+  auto net = make_net(3, 4, 3);  // reductions at cells 1 and 2: 16 -> 8 -> 4 and 8 -> 4 -> 2, no rounding
+  const int64_t classifier = 10 * (4 * 4 * 4);  // 10 classes x (multiplier 4 x 4C after two reductions)
+  const int64_t small = net->count_multiply_adds(8, 8), large = net->count_multiply_adds(16, 16);
+  EXPECT_EQ(large - classifier, 4 * (small - classifier));
+  EXPECT_GT(small, classifier);
+  EXPECT_THROW(net->count_multiply_adds(0, 8), Error);
+}
+
 TEST(Supernet, AlphasHaveOneRowPerEdgeAndAreNotWeights) {
   auto net = make_net(1, 4, 3);
   EXPECT_EQ(cell_edge_count(4), 14);

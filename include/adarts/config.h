@@ -38,6 +38,9 @@ struct SearchConfig : RunConfig {
   double drop_path_prob = 0.0;   // reached linearly: epoch e uses drop_path_prob * e / epochs (0 = off)
   bool auxiliary = false;        // auxiliary head after cell 2*layers/3, in the training and validation losses
   double auxiliary_weight = 0.4;
+  // Memory: each mixed edge keeps only its input and recomputes its
+  // operations in the backward pass (SupernetOptions::recompute_edges).
+  bool recompute_edges = false;
 
   // Search
   int64_t epochs = 100;

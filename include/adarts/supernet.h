@@ -35,6 +35,10 @@ struct SupernetOptions {
   at::ScalarType dtype = at::kFloat;  // kDouble for numerical checks
   Precision precision = Precision::fp32;  // bf16: forward passes under autocast (device.h)
   bool channels_last = true;          // NHWC activations and weights (faster CPU convolutions)
+  // Each mixed edge keeps only its input for the backward pass and runs its
+  // operations again there: the same gradients (first and second order), a
+  // fraction of the activation memory, about one more forward of time.
+  bool recompute_edges = false;
   // Search/evaluation consistency (paper 4.1.2): DARTS's auxiliary head after
   // cell 2*layers/3, its loss added with this weight to training-mode losses.
   bool auxiliary = false;
@@ -78,8 +82,21 @@ class MixedOp : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& weights, DropPathMasks* masks = nullptr);
   // How many masks forward() takes: its operations other than none and the identity.
   int64_t droppable_count() const;
+  // SupernetOptions::recompute_edges for this edge; the recomputation runs in
+  // `precision` (autocast is off by the time the backward pass runs).
+  void set_recompute(bool recompute, Precision precision) {
+    recompute_ = recompute;
+    precision_ = precision;
+  }
+
+  // The edge's output, the k-th droppable operation scaled by masks[k] when
+  // masks are given: forward() and the recomputation in its backward pass.
+  at::Tensor compute(const at::Tensor& x, const at::Tensor& weights, at::TensorList masks);
+  Precision precision() const { return precision_; }
 
  private:
+  bool recompute_ = false;
+  Precision precision_ = Precision::fp32;
   std::vector<std::shared_ptr<Operation>> ops_;  // nullptr for `none`: it adds nothing
   std::vector<bool> droppable_;                  // drop-path applies (every op but the identity)
 };
@@ -92,6 +109,9 @@ class SearchCell : public torch::nn::Module {
                      DropPathMasks* masks = nullptr);
   bool reduction() const { return reduction_; }
   int64_t droppable_count() const;  // drop-path masks one forward() takes
+  // Multiply-adds of this cell's convolutions for one image whose cell inputs
+  // are `height` x `width` (s1's size; the edges' outputs are halved in a reduction cell).
+  int64_t count_multiply_adds(int64_t height, int64_t width) const;
 
  private:
   bool reduction_;
@@ -113,6 +133,11 @@ class Supernet : public torch::nn::Module, public BilevelProblem {
   SupernetOutput forward_batch(const Batch& batch);
   // Cross-entropy of the logits plus auxiliary_weight times that of the auxiliary logits when defined.
   at::Tensor objective(const SupernetOutput& output, const at::Tensor& labels) const;
+
+  // Multiply-adds of one image's forward pass through every convolution and
+  // the classifier (batch-norm, pooling and the weighted sums not counted),
+  // for `height` x `width` images: the work measure of a step's FLOP/s.
+  int64_t count_multiply_adds(int64_t height, int64_t width) const;
 
   // BilevelProblem: w = every module parameter, a = {alphas_normal, alphas_reduce}
   // for shared alphas, {alphas_cells} for per-cell alphas. loss = objective(forward_batch(batch)).

@@ -124,6 +124,9 @@ std::function<int()> add_search_command(CLI::App& app) {
                "drop-path on candidate ops, ramped linearly over epochs (0 = off; paper 4.1.2)");
   options->add("--auxiliary", &SearchConfig::auxiliary, "auxiliary head during search (true/false; paper 4.1.2)");
   options->add("--auxiliary-weight", &SearchConfig::auxiliary_weight, "weight of the auxiliary loss");
+  options->add("--recompute-edges", &SearchConfig::recompute_edges,
+               "keep only each mixed edge's input and recompute its operations in the backward pass (less memory, "
+               "same gradients; true/false)");
   options->add("--epochs", &SearchConfig::epochs, "search epochs");
   options->add("--batch-size", &SearchConfig::batch_size, "batch size (train and validation)");
   options->add("--weight-lr", &SearchConfig::weight_lr, "initial SGD learning rate of the weights");

@@ -2,6 +2,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/ops/cross_entropy_loss.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
 #include <torch/nn/functional/loss.h>
 
 #include <algorithm>
@@ -48,8 +50,123 @@ int64_t MixedOp::droppable_count() const {
   return n;
 }
 
+namespace {
+
+// While alive, the batch-norm layers of a module update scratch copies of
+// their running statistics: the forward pass has moved the real ones already,
+// and the recomputation's graph keeps the copies it updated (restoring the
+// real ones in place would invalidate that graph).
+class ScratchStatistics {
+ public:
+  explicit ScratchStatistics(torch::nn::Module& module) {
+    for (const auto& m : module.modules()) {
+      auto* bn = m->as<torch::nn::BatchNorm2dImpl>();
+      if (!bn || !bn->running_mean.defined()) continue;
+      real_.push_back({bn, bn->running_mean, bn->running_var, bn->num_batches_tracked});
+      bn->running_mean = bn->running_mean.clone();
+      bn->running_var = bn->running_var.clone();
+      bn->num_batches_tracked = bn->num_batches_tracked.clone();
+    }
+  }
+  ~ScratchStatistics() {
+    for (const auto& r : real_) {
+      r.bn->running_mean = r.mean;
+      r.bn->running_var = r.var;
+      r.bn->num_batches_tracked = r.count;
+    }
+  }
+  ScratchStatistics(const ScratchStatistics&) = delete;
+  ScratchStatistics& operator=(const ScratchStatistics&) = delete;
+
+ private:
+  struct Real {
+    torch::nn::BatchNorm2dImpl* bn;
+    at::Tensor mean, var, count;
+  };
+  std::vector<Real> real_;
+};
+
+// A mixed edge that saves only its inputs: the backward pass runs the edge's
+// operations again (grad mode on) and differentiates that. Under create_graph
+// (double backward, the exact Hessian-vector products) the recomputed
+// gradients keep their graph, so second derivatives flow as without it.
+struct RecomputedEdge : public torch::autograd::Function<RecomputedEdge> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weights,
+                            at::TensorList masks, at::TensorList params, MixedOp* edge) {
+    // The module outlives every graph built from it (the supernet owns its edges).
+    ctx->saved_data["edge"] = static_cast<int64_t>(reinterpret_cast<intptr_t>(edge));
+    ctx->saved_data["masks"] = static_cast<int64_t>(masks.size());
+    std::vector<at::Tensor> saved = {x, weights};
+    saved.insert(saved.end(), masks.begin(), masks.end());
+    saved.insert(saved.end(), params.begin(), params.end());
+    ctx->save_for_backward(saved);
+    return edge->compute(x, weights, masks);  // autograd records nothing in here
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_output) {
+    auto* edge = reinterpret_cast<MixedOp*>(static_cast<intptr_t>(ctx->saved_data["edge"].toInt()));
+    const auto mask_count = static_cast<size_t>(ctx->saved_data["masks"].toInt());
+    const torch::autograd::variable_list saved = ctx->get_saved_variables();
+    const std::vector<at::Tensor> masks(saved.begin() + 2, saved.begin() + 2 + static_cast<std::ptrdiff_t>(mask_count));
+    const std::vector<at::Tensor> params(saved.begin() + 2 + static_cast<std::ptrdiff_t>(mask_count), saved.end());
+    const bool create_graph = at::GradMode::is_enabled();  // the engine enables it for a differentiable backward
+    at::Tensor x = saved[0], weights = saved[1], y;
+    {
+      const ScratchStatistics scratch(*edge);  // the forward pass moved the running statistics once already
+      at::AutoGradMode grad_mode(true);
+      const AutocastScope autocast(x.device(), edge->precision());  // as in the forward pass
+      if (!create_graph) {  // a graph of its own, freed after this call
+        x = x.detach().requires_grad_(saved[0].requires_grad());
+        weights = weights.detach().requires_grad_(saved[1].requires_grad());
+      }
+      y = edge->compute(x, weights, masks);
+    }
+    // The gradient of each input that needs one; undefined for the rest.
+    std::vector<at::Tensor> inputs = {x, weights};
+    inputs.insert(inputs.end(), params.begin(), params.end());
+    std::vector<at::Tensor> wanted;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].requires_grad()) {
+        wanted.push_back(inputs[i]);
+        where.push_back(i);
+      }
+    }
+    std::vector<at::Tensor> grads(inputs.size());
+    if (!wanted.empty()) {
+      const auto found = torch::autograd::grad({y}, wanted, {grad_output[0]}, /*retain_graph=*/create_graph,
+                                               create_graph, /*allow_unused=*/true);
+      for (size_t k = 0; k < where.size(); ++k) grads[where[k]] = found[k];
+    }
+    // One entry per forward input: x, weights, each mask, each parameter, the edge.
+    torch::autograd::variable_list out = {grads[0], grads[1]};
+    out.insert(out.end(), mask_count, at::Tensor());
+    out.insert(out.end(), grads.begin() + 2, grads.end());
+    out.emplace_back();
+    return out;
+  }
+};
+
+}  // namespace
+
 at::Tensor MixedOp::forward(const at::Tensor& x, const at::Tensor& weights, DropPathMasks* masks) {
+  std::vector<at::Tensor> edge_masks;
+  if (masks) {
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (ops_[i] && droppable_[i]) edge_masks.push_back(masks->next());
+    }
+  }
+  if (recompute_ && at::GradMode::is_enabled()) {
+    const std::vector<at::Tensor> params = parameters();
+    return RecomputedEdge::apply(x, weights, at::TensorList(edge_masks), at::TensorList(params), this);
+  }
+  return compute(x, weights, edge_masks);
+}
+
+at::Tensor MixedOp::compute(const at::Tensor& x, const at::Tensor& weights, at::TensorList masks) {
   at::Tensor sum, relu_x;
+  size_t next_mask = 0;
   for (size_t i = 0; i < ops_.size(); ++i) {
     if (!ops_[i]) continue;  // none: weight * 0 contributes nothing, to the output or any gradient
     at::Tensor y;
@@ -60,16 +177,31 @@ at::Tensor MixedOp::forward(const at::Tensor& x, const at::Tensor& weights, Drop
       y = ops_[i]->forward(x);
     }
     at::Tensor scale = weights[static_cast<int64_t>(i)];
-    if (masks && droppable_[i]) {
+    if (!masks.empty() && droppable_[i]) {
       // The per-sample mask folded into the edge weight: one multiplication of
       // the activation, in its dtype (bf16 under autocast stays bf16).
-      scale = (scale * masks->next()).to(y.scalar_type());
+      scale = (scale * masks[next_mask++]).to(y.scalar_type());
     }
     y = y * scale;
     sum = sum.defined() ? sum + y : y;
   }
   return sum;
 }
+
+namespace {
+
+// The weights of every convolution in `module` (itself included): each
+// produces its block's output size in a DARTS operation (only the first
+// convolution is strided), so weights x output pixels are its multiply-adds.
+int64_t convolution_weights(const torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& m : module.modules(/*include_self=*/true)) {
+    if (const auto* c = m->as<torch::nn::Conv2dImpl>()) n += c->weight.numel();
+  }
+  return n;
+}
+
+}  // namespace
 
 SearchCell::SearchCell(const SupernetOptions& options, int64_t c_prev_prev, int64_t c_prev, int64_t c,
                        bool reduction, bool reduction_prev)
@@ -83,8 +215,16 @@ SearchCell::SearchCell(const SupernetOptions& options, int64_t c_prev_prev, int6
   for (const CellEdge& e : edge_list_) {
     const int64_t stride = (reduction && e.from < 2) ? 2 : 1;
     auto edge = std::make_shared<MixedOp>(options.ops, c, stride);
+    edge->set_recompute(options.recompute_edges, options.precision);
     edges_.push_back(register_module("edge" + std::to_string(edges_.size()), edge));
   }
+}
+
+int64_t SearchCell::count_multiply_adds(int64_t height, int64_t width) const {
+  const int64_t out = reduction_ ? ((height + 1) / 2) * ((width + 1) / 2) : height * width;
+  int64_t macs = (convolution_weights(*preprocess0_) + convolution_weights(*preprocess1_)) * height * width;
+  for (const auto& edge : edges_) macs += convolution_weights(*edge) * out;
+  return macs;
 }
 
 int64_t SearchCell::droppable_count() const {
@@ -233,6 +373,19 @@ SupernetOutput Supernet::run(const at::Tensor& images, bool regularize, uint64_t
   // Losses and their gradients in the weights' dtype (fp32) whatever the precision of the passes.
   out.logits = classifier_(pooled).to(options_.dtype);
   return out;
+}
+
+int64_t Supernet::count_multiply_adds(int64_t height, int64_t width) const {
+  if (height < 1 || width < 1) throw invalid_argument("count_multiply_adds: height and width must be >= 1");
+  int64_t macs = stem_conv_->weight.numel() * height * width;  // the stem keeps the image size
+  for (const auto& cell : cells_) {
+    macs += cell->count_multiply_adds(height, width);
+    if (cell->reduction()) {
+      height = (height + 1) / 2;
+      width = (width + 1) / 2;
+    }
+  }
+  return macs + classifier_->weight.numel();
 }
 
 at::Tensor Supernet::objective(const SupernetOutput& output, const at::Tensor& labels) const {

@@ -20,7 +20,8 @@ std::string to_string(Precision precision) { return precision == Precision::bf16
 const std::vector<std::string>& resumable_run_keys() {
   static const std::vector<std::string> keys = {"threads", "log_every", "checkpoint_every", "checkpoint_keep",
                                                 "device", "out_dir", "world_size", "rank", "rendezvous",
-                                                "dist_backend", "dist_timeout"};
+                                                "dist_backend", "dist_timeout",
+                                                "recompute_edges"};  // a search's: memory, not maths
   return keys;
 }
 

@@ -101,6 +101,7 @@ void Search::build_supernet(const Dataset& data) {
   options.in_channels = data.channels();
   options.num_classes = data.num_classes;
   options.channels = config_.channels;
+  options.recompute_edges = config_.recompute_edges;
   options.layers = config_.layers;
   options.auxiliary = config_.auxiliary;
   options.auxiliary_weight = config_.auxiliary_weight;

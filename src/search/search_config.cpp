@@ -33,6 +33,7 @@ void for_each_field(Config& c, Visitor&& visit) {
   visit("drop_path_prob", c.drop_path_prob);
   visit("auxiliary", c.auxiliary);
   visit("auxiliary_weight", c.auxiliary_weight);
+  visit("recompute_edges", c.recompute_edges);
   visit("epochs", c.epochs);
   visit("batch_size", c.batch_size);
   visit("weight_lr", c.weight_lr);
