@@ -6,6 +6,7 @@
 //                     [--cutout N] [--drop-path P] [--auxiliary 0|1] [--mkldnn 0|1]
 //                     [--cudnn-benchmark 0|1] [--json 0|1]
 //                     [--world-size N --rank R --rendezvous URL] [--profile PATH] [--recompute 0|1]
+//                     [--space darts|s1|s2] [--ops a,b,...]
 //
 // Configs (3 x S x S synthetic images, S = 32): A = the DARTS search supernet
 // (C=16, 8 cells, batch 32), B = C=8, 5 cells, batch 32, G = C=16, 8 cells,
@@ -86,7 +87,7 @@ int usage_error(const std::string& why) {
              "[--precision fp32|bf16] [--threads N] [--warmup W] [--repeats R] [--channels C] [--layers L] "
              "[--batch N] [--image S] [--cutout N] [--drop-path P] [--auxiliary 0|1] [--mkldnn 0|1] "
              "[--cudnn-benchmark 0|1] [--json 0|1] [--world-size N --rank R --rendezvous URL] [--profile PATH] "
-             "[--recompute 0|1]\n",
+             "[--recompute 0|1] [--space darts|s1|s2] [--ops a,b,...]\n",
              why);
   return 2;
 }
@@ -101,7 +102,7 @@ int main(int argc, char** argv) {
       {"cutout", "0"},   {"drop-path", "0"},           {"auxiliary", "0"},            {"mkldnn", "1"},
       {"cudnn-benchmark", "1"}, {"json", "0"},         {"cuda-graph", "0"},
       {"world-size", "1"},      {"rank", "0"},         {"rendezvous", ""},
-      {"profile", ""},          {"recompute", "0"}};
+      {"profile", ""},          {"recompute", "0"},    {"space", "darts"},            {"ops", ""}};
   for (int i = 1; i < argc; i += 2) {
     const std::string key = argv[i];
     if (key.rfind("--", 0) != 0 || !o.count(key.substr(2))) return usage_error("unknown option '" + key + "'");
@@ -141,6 +142,8 @@ int main(int argc, char** argv) {
     c.drop_path_prob = drop_path;
     c.auxiliary = o["auxiliary"] == "1";
     c.recompute_edges = o["recompute"] == "1";
+    c.space = o["space"];  // s2: 20 cells by default (--layers), one alpha set per cell
+    c.ops = o["ops"];      // e.g. every DARTS operation in s2 (issue 16)
     c.world_size = std::stoll(o["world-size"]);
     c.rank = std::stoll(o["rank"]);
     c.rendezvous = o["rendezvous"];
