@@ -57,6 +57,10 @@ const std::vector<std::string>& resumable_run_keys();
 // Throws adarts::Error(invalid_argument) naming the first bad key.
 void validate(const RunConfig& config);
 
+// invalid_argument unless `batch_size` splits into world_size equal shards
+// (the validation of SearchConfig and TrainConfig, after validate(RunConfig)).
+void validate_batch_split(int64_t batch_size, const RunConfig& config);
+
 // What the collectives of a data-parallel run moved so far (zeros for one process).
 struct CommunicationStats {
   int64_t calls = 0;     // collectives

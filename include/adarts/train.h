@@ -187,7 +187,7 @@ class Trainer {
   std::unique_ptr<DataParallel> group_;  // null for one process
   bool writes_files() const;             // one process, or rank 0
   void average_running_statistics();     // BatchNorm's, over the ranks
-  EvalResult evaluate_shards(const Dataset& data);  // each rank its rows, the sums reduced
+  EvalResult evaluate_shards(const Dataset& data);  // each rank its rows, the sums reduced (statistics averaged before)
   std::atomic<bool> cancel_requested_{false};
   std::string data_fingerprint_;
   bool clear_stale_checkpoints_ = true;  // a fresh run replaces an earlier run's checkpoints

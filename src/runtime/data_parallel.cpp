@@ -289,6 +289,22 @@ void DataParallel::average_statistics(const TensorList& buffers) {
   average(statistics);
 }
 
+at::Tensor DataParallel::reduce_weight_step(const TensorList& parameters, const at::Tensor& figures) {
+  TensorList reduced;
+  for (const auto& p : parameters) reduced.push_back(p.grad());  // undefined ones alike on every rank
+  const at::Tensor whole = figures.clone();
+  reduced.push_back(whole);
+  average(reduced);
+  at::Tensor scale = at::ones_like(whole);
+  scale[-1].fill_(static_cast<double>(world_size_));  // the count: the mean times the ranks is the sum
+  return whole * scale;
+}
+
+std::function<bool(bool)> any_rank(DataParallel* group) {
+  if (!group) return nullptr;
+  return [group](bool stop) { return group->any(stop); };
+}
+
 bool DataParallel::any(bool flag) {
   at::Tensor t = at::full({1}, flag ? 1 : 0, at::TensorOptions(collective_device_).dtype(at::kInt));
   collective("agreement", 4, [&] { backend_->all_reduce(t, true); });

@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -49,6 +50,10 @@ class DataParallel {
   // The mean over ranks of the floating-point `buffers` (BatchNorm's running
   // statistics), before they are evaluated with or saved.
   void average_statistics(const TensorList& buffers);
+  // The weight step of a rank: each parameter's gradient and `figures` (the
+  // step's reported losses, then a count last) averaged over the ranks in one
+  // all-reduce, the count summed. Returns the whole batch's figures.
+  at::Tensor reduce_weight_step(const TensorList& parameters, const at::Tensor& figures);
   // Whether `flag` is true on any rank (the ranks agree to stop together).
   bool any(bool flag);
 
@@ -71,6 +76,9 @@ class DataParallel {
   at::Device collective_device_ = at::kCPU;  // where host tensors are reduced (the CUDA device for NCCL)
   CommunicationStats stats_;
 };
+
+// run_epoch_steps()'s agreement to stop for `group`; none (nullptr) for one process.
+std::function<bool(bool)> any_rank(DataParallel* group);
 
 // A model seen by an estimator through one rank of a data-parallel run: its
 // loss is that of the rank's shard, and reduce() averages gradients over the

@@ -56,6 +56,13 @@ void validate(const RunConfig& c) {
   require(c.dist_timeout > 0.0, "dist_timeout must be > 0 seconds");
 }
 
+void validate_batch_split(int64_t batch_size, const RunConfig& c) {
+  if (batch_size % c.world_size != 0) {
+    throw invalid_argument("batch_size " + std::to_string(batch_size) + " does not split evenly over " +
+                           std::to_string(c.world_size) + " ranks (world_size); choose a multiple");
+  }
+}
+
 void check_writable_directory(const std::string& dir) {
   if (dir.empty()) throw invalid_argument("the output directory must not be empty");
   std::error_code ec;

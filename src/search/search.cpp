@@ -55,10 +55,6 @@ Search::Search(SearchConfig config, Dataset data)
       counters_(std::make_unique<EpochCounters>()) {
   validate(config_);
   config_.layers = config_.cell_count();  // 0 = the space's default, written out resolved
-  if (config_.batch_size % config_.world_size != 0) {
-    throw invalid_argument("batch_size " + std::to_string(config_.batch_size) + " does not split evenly over " +
-                           std::to_string(config_.world_size) + " ranks (world_size); choose a multiple");
-  }
   device_ = prepare_run(config_);
   if (config_.world_size > 1) group_ = std::make_unique<DataParallel>(config_, to_json(config_), device_);
   if (writes_files()) check_writable_directory(config_.out_dir);
@@ -169,13 +165,7 @@ StepResult Search::step() {
   // batch, in one all-reduce, before the clip sees the gradient norm.
   at::Tensor figures = at::stack({loss.detach(), main_loss.detach(),
                                   logits.detach().argmax(1).eq(train.labels).sum().to(loss.scalar_type())});
-  if (group_) {
-    TensorList reduced;
-    for (const auto& w : net_->weights()) reduced.push_back(w.grad());  // undefined ones alike on every rank
-    reduced.push_back(figures);
-    group_->average(reduced);
-    figures = figures * at::tensor({1.0, 1.0, static_cast<double>(group_->world_size())}, figures.options());
-  }
+  if (group_) figures = group_->reduce_weight_step(net_->weights(), figures);
   const at::Tensor grad_norm = clip_grad_norm(net_->weights(), config_.grad_clip);
   const std::vector<double> read = read_scalars({figures[0], figures[1], grad_norm, figures[2]});
   const double objective = read[0];
@@ -250,10 +240,8 @@ EpochSummary Search::partial_summary() const {
 }
 
 EpochSummary Search::run_epoch(const SearchCallback& callback, bool* completed) {
-  std::function<bool(bool)> any_rank;
-  if (group_) any_rank = [this](bool stop) { return group_->any(stop); };
   const bool done = run_epoch_steps(*counters_, steps_per_epoch(), cancel_requested_, [&] { step(); },
-                                    [&] { after_step(); }, callback, any_rank);
+                                    [&] { after_step(); }, callback, any_rank(group_.get()));
   if (completed) *completed = done;
   return done ? finish_epoch() : partial_summary();
 }
@@ -296,10 +284,8 @@ std::pair<double, double> Search::evaluate_validation() {
   at::Tensor sums_tensor = at::stack({loss_sum, correct.to(at::kDouble),
                                       at::full({}, static_cast<double>(samples), loss_sum.options())});
   if (group_) group_->sum({sums_tensor});
-  const std::vector<double> all = read_scalars({sums_tensor[0], sums_tensor[1], sums_tensor[2]});
-  samples = static_cast<int64_t>(all[2]);
-  const std::vector<double> sums = {all[0], all[1]};
-  return {sums[0] / static_cast<double>(samples), sums[1] / static_cast<double>(samples)};
+  const std::vector<double> sums = read_scalars({sums_tensor[0], sums_tensor[1], sums_tensor[2]});  // loss, correct, samples
+  return {sums[0] / sums[2], sums[1] / sums[2]};
 }
 
 EpochSummary Search::finish_epoch() {

@@ -139,6 +139,7 @@ void validate(const SearchConfig& c) {
   non_negative(c.eta, "eta");
   require(c.fidelity_every >= 0, "fidelity_every must be >= 0 (0 = off)");
   validate(static_cast<const RunConfig&>(c));
+  validate_batch_split(c.batch_size, c);
   validate(c.estimator_options());  // the estimator, eta and the implicit options (hvp: estimator_options() parses it)
   c.search_space();  // checks the space and op names
 }

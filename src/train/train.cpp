@@ -102,10 +102,6 @@ Trainer::Trainer(Genotype genotype, TrainConfig config, Dataset train_data, std:
       counters_(std::make_unique<EpochCounters>()) {
   validate(config_);
   validate_genotype(genotype_);
-  if (config_.batch_size % config_.world_size != 0) {
-    throw invalid_argument("batch_size " + std::to_string(config_.batch_size) + " does not split evenly over " +
-                           std::to_string(config_.world_size) + " ranks (world_size); choose a multiple");
-  }
   if (train_data.size() < config_.batch_size) {
     throw invalid_argument("the training set has " + std::to_string(train_data.size()) +
                            " images; training needs at least one batch (batch_size = " +
@@ -151,7 +147,6 @@ void Trainer::average_running_statistics() {
 
 EvalResult Trainer::evaluate_shards(const Dataset& data) {
   if (!group_) return evaluate(data);
-  average_running_statistics();
   // Contiguous rows per rank; per-sample results in eval mode, so the sums equal one process's.
   const int64_t n = data.size(), r = group_->rank(), world = group_->world_size();
   std::vector<int64_t> rows;
@@ -258,14 +253,8 @@ TrainStepResult Trainer::step() {
   total.backward();
   at::Tensor figures = at::stack({total.detach(), loss.detach(), aux_loss.defined() ? aux_loss.detach() : at::zeros_like(loss),
                                   out.logits.detach().argmax(1).eq(labels).sum().to(loss.scalar_type())});
-  if (group_) {
-    // The gradients and figures of the whole batch, in one all-reduce, before the clip sees the norm.
-    TensorList reduced;
-    for (const auto& p : net_->parameters()) reduced.push_back(p.grad());  // undefined ones alike on every rank
-    reduced.push_back(figures);
-    group_->average(reduced);
-    figures = figures * at::tensor({1.0, 1.0, 1.0, static_cast<double>(group_->world_size())}, figures.options());
-  }
+  // Data-parallel: the gradients and figures of the whole batch, in one all-reduce, before the clip sees the norm.
+  if (group_) figures = group_->reduce_weight_step(net_->parameters(), figures);
   // Loss, gradient norm and accuracy reach the host in one read (the step's only synchronisation).
   const at::Tensor grad_norm = clip_grad_norm(net_->parameters(), config_.grad_clip);
   const std::vector<double> read = read_scalars({figures[0], grad_norm, figures[1], figures[2], figures[3]});
@@ -302,19 +291,18 @@ TrainEpochSummary Trainer::summary() const {
 TrainEpochSummary Trainer::run_epoch(const TrainCallback& callback, bool* completed) {
   const int64_t steps = steps_per_epoch();
   if (steps == 0) step();  // throws the no-training-data error
-  std::function<bool(bool)> any_rank;
-  if (group_) any_rank = [this](bool stop) { return group_->any(stop); };
   const bool done = run_epoch_steps(
       *counters_, steps, cancel_requested_, [&] { step(); },
       [&] {
         if (mid_epoch_checkpoint_due(config_, *counters_, steps)) save_checkpoint();
       },
-      callback, any_rank);
+      callback, any_rank(group_.get()));
   if (completed) *completed = done;
   return done ? end_epoch() : summary();
 }
 
 TrainEpochSummary Trainer::end_epoch() {
+  average_running_statistics();  // the statistics of the test and the model file are every rank's
   TrainEpochSummary s = summary();
   json::object line;
   line["epoch"] = s.epoch + 1;
@@ -336,7 +324,6 @@ TrainEpochSummary Trainer::end_epoch() {
   s.json = json::serialize(line);
   metrics_->append(s.json);
   counters_->next_epoch();
-  average_running_statistics();
   if (writes_files()) save(config_.out_dir + "/model.pt");  // the model so far, replaced whole
   if (config_.checkpoint_keep > 0) save_checkpoint();
   return s;

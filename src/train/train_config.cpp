@@ -90,6 +90,7 @@ void validate(const TrainConfig& c) {
   finite(c.drop_path_prob, "drop_path_prob", c.drop_path_prob >= 0 && c.drop_path_prob < 1, "in [0, 1)");
   finite(c.label_smoothing, "label_smoothing", c.label_smoothing >= 0 && c.label_smoothing < 1, "in [0, 1)");
   validate(static_cast<const RunConfig&>(c));
+  validate_batch_split(c.batch_size, c);
 }
 
 std::vector<std::string> resume_differences(const TrainConfig& saved, const TrainConfig& requested) {
