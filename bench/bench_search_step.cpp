@@ -197,11 +197,10 @@ int main(int argc, char** argv) {
     for (double s : seconds) total_seconds += s;
     const double r = static_cast<double>(repeats);
     const double passes = passes_per_step(c);
+    const double gflops = 6.0 * macs * static_cast<double>(c.batch_size) * passes / median / 1e9;
     const std::string work =
         fmt::format(" | {:.3f} GMAC/image, {:.0f} minor faults/step{}", macs / 1e9, faults_per_step,
-                    passes > 0 ? fmt::format(", {:.1f} model GFLOP/s", 6.0 * macs * static_cast<double>(c.batch_size) *
-                                                                            passes / median / 1e9)
-                               : std::string());
+                    passes > 0 ? fmt::format(", {:.1f} model GFLOP/s", gflops) : std::string());
     const std::string communication =
         c.world_size > 1
             ? fmt::format(" | rank {}/{} all-reduced {:.3f} MB/step in {:.0f} calls, {:.3f} s/step in collectives ({:.0f}%)",
@@ -221,10 +220,12 @@ int main(int argc, char** argv) {
           "{{\"impl\":\"adarts\",\"device\":\"{}\",\"device_name\":\"{}\",\"config\":{{\"name\":\"{}\",\"channels\":{},"
           "\"layers\":{},\"batch\":{},\"image\":{}}},\"estimator\":\"{}\",\"hvp\":\"{}\",\"precision\":\"{}\","
           "\"cuda_graph\":false,\"threads\":{},\"steps\":{},\"step_s\":[{}],\"median_s\":{},\"min_s\":{},"
-          "\"peak_mem_mib\":{:.1f},\"peak_reserved_mib\":{:.1f},\"peak_rss_mib\":{:.1f}}}\n",
+          "\"peak_mem_mib\":{:.1f},\"peak_reserved_mib\":{:.1f},\"peak_rss_mib\":{:.1f},\"recompute_edges\":{},"
+          "\"gmac_per_image\":{:.4f},\"minor_faults_per_step\":{:.0f},\"model_gflops\":{}}}\n",
           c.device, adarts::cuda_support::device_name(device), config_name, c.channels, c.layers, c.batch_size, image,
           c.estimator, c.hvp, c.precision, c.threads, repeats, fmt::join(seconds, ","), median, sorted.front(),
-          peak_mem, peak_reserved, peak_rss_mib());
+          peak_mem, peak_reserved, peak_rss_mib(), c.recompute_edges, macs / 1e9, faults_per_step,
+          passes > 0 ? fmt::format("{:.2f}", gflops) : std::string("null"));
     } else {
       const std::string consistency =
           c.cutout > 0 || drop_path > 0 || c.auxiliary

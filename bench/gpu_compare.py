@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Runs our search-step benchmark (bench_search_step) and the original DARTS
 step (bench/reference/darts_step.py) side by side, interleaved, one process per
-case and round, and prints a Markdown table with the ratios of issue 13.
+case and round, and prints a Markdown table with the ratios of issue 13 (GPU)
+or issue 16 (CPU, --size A or B).
 
   python3 bench/gpu_compare.py --bench build-gpu/bench_search_step \\
       --darts .deps/darts/cnn --device cuda
+  python3 bench/gpu_compare.py --python /usr/bin/python3 --device cpu --threads 2 --size B \\
+      --time-target 0.30 --mem-target 0.35
 
 Each process prints '# measure begin' / '# measure end' around its timed steps
 and then one JSON line; between the two markers the GPU utilisation is sampled
@@ -27,28 +30,38 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
-# Our cases: (config, estimator, hvp, precision, cuda_graph)
+# Our cases: (config, estimator, hvp, precision, cuda_graph, recompute_edges).
+# Config "G" means the size chosen with --size (G, A, B or tiny).
 ADARTS_CASES = collections.OrderedDict([
-    ("adarts-first",         ("G", "first_order",  "finite_difference", "fp32", 0)),
-    ("adarts-second",        ("G", "second_order", "finite_difference", "fp32", 0)),
-    ("adarts-amended-fd",    ("G", "amended",      "finite_difference", "fp32", 0)),
-    ("adarts-amended-exact", ("G", "amended",      "exact",             "fp32", 0)),
-    ("adarts-first-graph",   ("G", "first_order",  "finite_difference", "fp32", 1)),
-    ("adarts-amended-graph", ("G", "amended",      "finite_difference", "fp32", 1)),
-    ("adarts-first-bf16",    ("G", "first_order",  "finite_difference", "bf16", 0)),
-    ("adarts-amended-bf16",  ("G", "amended",      "finite_difference", "bf16", 0)),
-    ("paper-epoch",          ("P", "amended",      "finite_difference", "fp32", 0)),
+    ("adarts-first",         ("G", "first_order",  "finite_difference", "fp32", 0, 0)),
+    ("adarts-second",        ("G", "second_order", "finite_difference", "fp32", 0, 0)),
+    ("adarts-amended-fd",    ("G", "amended",      "finite_difference", "fp32", 0, 0)),
+    ("adarts-amended-exact", ("G", "amended",      "exact",             "fp32", 0, 0)),
+    ("adarts-first-recompute",         ("G", "first_order",  "finite_difference", "fp32", 0, 1)),
+    ("adarts-second-recompute",        ("G", "second_order", "finite_difference", "fp32", 0, 1)),
+    ("adarts-amended-fd-recompute",    ("G", "amended",      "finite_difference", "fp32", 0, 1)),
+    ("adarts-amended-exact-recompute", ("G", "amended",      "exact",             "fp32", 0, 1)),
+    ("adarts-first-graph",   ("G", "first_order",  "finite_difference", "fp32", 1, 0)),
+    ("adarts-amended-graph", ("G", "amended",      "finite_difference", "fp32", 1, 0)),
+    ("adarts-first-bf16",    ("G", "first_order",  "finite_difference", "bf16", 0, 0)),
+    ("adarts-amended-bf16",  ("G", "amended",      "finite_difference", "bf16", 0, 0)),
+    ("paper-epoch",          ("P", "amended",      "finite_difference", "fp32", 0, 0)),
 ])
 REF_CASES = collections.OrderedDict([
     ("ref-first", "first"),
     ("ref-second", "second"),
 ])
 ALL_CASES = list(ADARTS_CASES) + list(REF_CASES)
+# Without --cases: the GPU comparison of issue 13 (no recomputed edges).
+DEFAULT_CASES = [c for c in ALL_CASES if "recompute" not in c]
 
-# Config G of bench_search_step (the issue's GPU comparison); the reference is
-# given the same numbers explicitly.
-CONFIG_G = {"channels": 16, "layers": 8, "batch": 64, "image": 32}
-TINY = {"channels": 4, "layers": 3, "batch": 8, "image": 16}
+# Configs G (the GPU comparison of issue 13), A and B (the CPU comparison of
+# issue 16) of bench_search_step; the reference is given the same numbers
+# explicitly. tiny is a dry run.
+SIZES = {"G": {"channels": 16, "layers": 8, "batch": 64, "image": 32},
+         "A": {"channels": 16, "layers": 8, "batch": 32, "image": 32},
+         "B": {"channels": 8, "layers": 5, "batch": 32, "image": 32},
+         "tiny": {"channels": 4, "layers": 3, "batch": 8, "image": 16}}
 
 # (ours, reference, time target, note)
 RATIOS = [
@@ -59,9 +72,17 @@ RATIOS = [
     ("adarts-second", "ref-second", "same estimator"),
     ("adarts-first-bf16", "ref-first", "bf16 vs fp32"),
     ("adarts-amended-bf16", "ref-second", "bf16 vs fp32"),
+    ("adarts-first-recompute", "ref-first", "recomputed edges"),
+    ("adarts-second-recompute", "ref-second", "recomputed edges"),
+    ("adarts-amended-fd-recompute", "ref-second", "recomputed edges"),
+    ("adarts-amended-exact-recompute", "ref-second", "recomputed edges"),
 ]
-TIME_TARGET = 0.25
-MEM_TARGET = 1.0
+# Ours against ours (issue 16): (numerator, denominator, time and memory target).
+INTERNAL_RATIOS = [
+    ("adarts-amended-fd", "adarts-second", 1.10),
+    ("adarts-amended-exact", "adarts-amended-fd", 1.5),
+    ("adarts-amended-exact-recompute", "adarts-amended-fd-recompute", 1.5),
+]
 
 PAPER_EPOCH_MIN = 29.0    # the paper: 0.02 GPU-days on a V100
 EPOCH_TRAIN_IMAGES = 25000
@@ -242,19 +263,23 @@ def size_args(cfg):
 
 def case_command(name, a):
     if name in ADARTS_CASES:
-        config, est, hvp, prec, graph = ADARTS_CASES[name]
+        config, est, hvp, prec, graph, recompute = ADARTS_CASES[name]
+        if config == "G" and a.size != "tiny":
+            config = a.size
         cmd = [a.bench, "--device", a.device, "--config", config, "--estimator", est,
                "--hvp", hvp, "--repeats", str(a.steps), "--warmup", str(a.warmup),
                "--precision", prec, "--cuda-graph", str(graph), "--json", "1"]
-        if a.tiny:
-            cmd += size_args(TINY)
+        if recompute:
+            cmd += ["--recompute", "1"]
+        if a.size == "tiny":
+            cmd += size_args(SIZES["tiny"])
         if a.threads:
             cmd += ["--threads", str(a.threads)]
         return cmd + a.bench_arg
     order = REF_CASES[name]
     cmd = [a.python, a.ref_script, "--darts", a.darts, "--device", a.device, "--order", order,
            "--warmup", str(a.warmup), "--steps", str(a.steps), "--seed", str(a.seed)]
-    cmd += size_args(TINY if a.tiny else CONFIG_G)
+    cmd += size_args(SIZES[a.size])
     if a.threads:
         cmd += ["--threads", str(a.threads)]
     return cmd
@@ -293,6 +318,10 @@ def summarize(name, records):
     resv = [x.get("peak_reserved_mib") for x in res if x.get("peak_reserved_mib") is not None]
     s["peak_mem_mib"] = max(mems) if mems else None
     s["peak_reserved_mib"] = max(resv) if resv else None
+    faults = [x["minor_faults_per_step"] for x in res if x.get("minor_faults_per_step") is not None]
+    s["minor_faults_per_step"] = statistics.median(faults) if faults else None
+    flops = [x["model_gflops"] for x in res if x.get("model_gflops") is not None]
+    s["model_gflops"] = statistics.median(flops) if flops else None
     utils = [r["gpu_util_mean"] for r in ok if r["gpu_util_mean"] is not None]
     s["gpu_util_mean"] = statistics.mean(utils) if utils else None
     first = res[0]
@@ -326,7 +355,7 @@ def same_config(a, b):
     return all((a.get("config") or {}).get(k) == (b.get("config") or {}).get(k) for k in keys)
 
 
-def markdown(summary, ratios, paper, meta):
+def markdown(summary, ratios, internal, paper, meta):
     out = []
     out.append("## Search step: adarts vs original DARTS (%s)" % meta["device"])
     out.append("")
@@ -335,11 +364,11 @@ def markdown(summary, ratios, paper, meta):
                   meta.get("ref_torch") or "?"))
     out.append("")
     out.append("| case | status | config | median ms/step | round medians (ms) | min ms | peak alloc MiB "
-               "| peak reserved MiB | GPU util % |")
-    out.append("|---|---|---|---:|---|---:|---:|---:|---:|")
+               "| peak reserved MiB | GPU util % | minor faults/step | model GFLOP/s |")
+    out.append("|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|")
     for s in summary:
         if s["ok"] == 0:
-            out.append("| %s | failed: %s | | | | | | | |" % (s["case"], s.get("error")))
+            out.append("| %s | failed: %s | | | | | | | | | |" % (s["case"], s.get("error")))
             continue
         label = s["case"]
         extra = []
@@ -347,15 +376,16 @@ def markdown(summary, ratios, paper, meta):
             extra.append(s["precision"])
         if s.get("cuda_graph"):
             extra.append("graph")
-        out.append("| %s | %s | %s%s | %s | %s | %s | %s | %s | %s |" % (
+        out.append("| %s | %s | %s%s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             label, s["status"], config_str(s.get("config")),
             (" " + ",".join(extra)) if extra else "",
             ms(s["median_s"]), ", ".join(ms(x) for x in s["round_median_s"]), ms(s["min_s"]),
-            fmt(s["peak_mem_mib"]), fmt(s["peak_reserved_mib"]), fmt(s["gpu_util_mean"])))
+            fmt(s["peak_mem_mib"]), fmt(s["peak_reserved_mib"]), fmt(s["gpu_util_mean"]),
+            fmt(s.get("minor_faults_per_step"), "%.0f"), fmt(s.get("model_gflops"))))
     out.append("")
     if ratios:
         out.append("### Ratios (ours / reference; target: time <= %.2fx, peak memory <= %.2fx)"
-                   % (TIME_TARGET, MEM_TARGET))
+                   % (meta["time_target"], meta["mem_target"]))
         out.append("")
         out.append("| ours / reference | time | time target | peak alloc | memory target | peak reserved | note |")
         out.append("|---|---:|---|---:|---|---:|---|")
@@ -364,6 +394,16 @@ def markdown(summary, ratios, paper, meta):
                 r["ours"], r["reference"], fmt(r["time_ratio"], "%.3fx"),
                 r["time_target"], fmt(r["mem_ratio"], "%.3fx"), r["mem_target"],
                 fmt(r["reserved_ratio"], "%.3fx"), r["note"]))
+        out.append("")
+    if internal:
+        out.append("### Ours against ours (time and peak memory, target each)")
+        out.append("")
+        out.append("| ratio | time | peak memory | target | time target | memory target |")
+        out.append("|---|---:|---:|---:|---|---|")
+        for r in internal:
+            out.append("| %s / %s | %s | %s | <= %.2fx | %s | %s |" % (
+                r["numerator"], r["denominator"], fmt(r["time_ratio"], "%.3fx"), fmt(r["mem_ratio"], "%.3fx"),
+                r["target"], r["time_target"], r["mem_target"]))
         out.append("")
     if paper:
         out.append("### Epoch time at the paper's setting (paper-epoch)")
@@ -386,7 +426,23 @@ def markdown(summary, ratios, paper, meta):
     return "\n".join(out)
 
 
-def compute_ratios(by_name):
+def compute_internal_ratios(by_name):
+    out = []
+    for num, den, target in INTERNAL_RATIOS:
+        a, b = by_name.get(num), by_name.get(den)
+        if not a or not b or not a.get("ok") or not b.get("ok"):
+            continue
+        tr = a["median_s"] / b["median_s"] if b["median_s"] else None
+        mr = (a["peak_mem_mib"] / b["peak_mem_mib"]
+              if a.get("peak_mem_mib") is not None and b.get("peak_mem_mib") else None)
+        out.append({"numerator": num, "denominator": den, "time_ratio": tr, "mem_ratio": mr,
+                    "target": target,
+                    "time_target": "n/a" if tr is None else ("met" if tr <= target else "not met"),
+                    "mem_target": "n/a" if mr is None else ("met" if mr <= target else "not met")})
+    return out
+
+
+def compute_ratios(by_name, time_target, mem_target):
     ratios = []
     for ours, ref, note in RATIOS:
         a, b = by_name.get(ours), by_name.get(ref)
@@ -406,8 +462,8 @@ def compute_ratios(by_name):
                 config_str(a.get("config")), config_str(b.get("config")))
         ratios.append({
             "ours": ours, "reference": ref, "time_ratio": tr, "mem_ratio": mr, "reserved_ratio": rr,
-            "time_target": "n/a" if tr is None else ("met" if tr <= TIME_TARGET else "not met"),
-            "mem_target": "n/a" if mr is None else ("met" if mr <= MEM_TARGET else "not met"),
+            "time_target": "n/a" if tr is None else ("met" if tr <= time_target else "not met"),
+            "mem_target": "n/a" if mr is None else ("met" if mr <= mem_target else "not met"),
             "note": n})
     return ratios
 
@@ -449,18 +505,26 @@ def main():
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--cases", default=",".join(c for c in ALL_CASES),
+    p.add_argument("--cases", default=",".join(DEFAULT_CASES),
                    help="comma list among: " + ", ".join(ALL_CASES))
     p.add_argument("--out", default=None, help="write everything as JSON here")
     p.add_argument("--timeout", type=int, default=600, help="seconds per process")
     p.add_argument("--threads", type=int, default=0, help="passed to both as --threads (0: not passed)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tiny", action="store_true",
-                   help="dry run: channels 4, layers 3, batch 8, image 16 for both implementations")
+                   help="dry run: channels 4, layers 3, batch 8, image 16 for both implementations (--size tiny)")
+    p.add_argument("--size", choices=sorted(SIZES), default="G",
+                   help="G (GPU, issue 13), A or B (CPU, issue 16): channels, cells, batch, image for both")
+    p.add_argument("--time-target", type=float, default=0.25,
+                   help="ours / reference time target (issue 13: 0.25; issue 16 on CPU: 0.30)")
+    p.add_argument("--mem-target", type=float, default=1.0,
+                   help="ours / reference peak memory target (issue 13: 1.0; issue 16 on CPU: 0.35)")
     p.add_argument("--bench-arg", action="append", default=[],
                    help="extra argument for bench_search_step (repeatable)")
     p.add_argument("--verbose", action="store_true", help="echo the processes' stderr")
     a = p.parse_args()
+    if a.tiny:
+        a.size = "tiny"
     if a.bench is None:
         a.bench = default_bench()
 
@@ -508,7 +572,8 @@ def main():
 
     summary = [summarize(c, records[c]) for c in cases]
     by_name = {s["case"]: s for s in summary}
-    ratios = compute_ratios(by_name)
+    ratios = compute_ratios(by_name, a.time_target, a.mem_target)
+    internal = compute_internal_ratios(by_name)
     paper = None
     pe = by_name.get("paper-epoch")
     if pe and pe.get("ok") and pe.get("config"):
@@ -518,16 +583,18 @@ def main():
                  "paper_minutes_per_epoch": PAPER_EPOCH_MIN,
                  "note": "search steps only; excludes the validation pass and data loading"}
     meta = {"device": a.device, "rounds": a.rounds, "steps": a.steps, "warmup": a.warmup,
-            "cases": cases, "tiny": a.tiny, "bench": a.bench, "python": a.python, "darts": a.darts,
+            "cases": cases, "size": a.size, "tiny": a.size == "tiny",
+            "time_target": a.time_target, "mem_target": a.mem_target, "bench": a.bench, "python": a.python, "darts": a.darts,
             "gpu_util_source": sampler.source if sampler else None}
     meta.update(environment(a))
     refs = [s for s in summary if s["case"] in REF_CASES and s.get("torch")]
     if refs:
         meta["ref_torch"] = refs[0]["torch"]
-    print(markdown(summary, ratios, paper, meta), flush=True)
+    print(markdown(summary, ratios, internal, paper, meta), flush=True)
     if a.out:
         with open(a.out, "w") as f:
-            json.dump({"meta": meta, "summary": summary, "ratios": ratios, "paper_epoch": paper,
+            json.dump({"meta": meta, "summary": summary, "ratios": ratios, "internal_ratios": internal,
+                       "paper_epoch": paper,
                        "runs": runs}, f, indent=1)
         log("wrote %s" % a.out)
     return 0 if all(s["status"] == "ok" for s in summary) else 1

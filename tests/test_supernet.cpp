@@ -1,9 +1,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
+#include <torch/csrc/autograd/autograd.h>
 
 #include "adarts/error.h"
 #include "adarts/op_names.h"
 #include "adarts/supernet.h"
+#include "nn/convolution.h"
 
 namespace adarts {
 namespace {
@@ -105,6 +107,77 @@ TEST(Supernet, RejectsUnknownOperation) {
   SupernetOptions o;
   o.ops = {"sep_conv_3x3", "conv_7x7"};
   EXPECT_THROW(Supernet(o, g), Error);
+}
+
+// The geometries of the DARTS operations: depthwise 3x3 and 5x5 (strided in
+// reduction cells), dilated depthwise, strided 1x1 (factorized reduce), 1x1.
+struct ConvCase {
+  int64_t c_in, c_out, kernel, stride, padding, dilation, groups;
+};
+const ConvCase kConvCases[] = {{3, 3, 3, 1, 1, 1, 3}, {3, 3, 5, 2, 2, 1, 3}, {3, 3, 3, 2, 2, 2, 3},
+                               {3, 3, 5, 1, 4, 2, 3}, {3, 2, 1, 2, 0, 1, 1}, {3, 4, 1, 1, 0, 1, 1}};
+
+torch::nn::Conv2d make_conv(const ConvCase& c, at::ScalarType dtype) {
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(c.c_in, c.c_out, c.kernel)
+                             .stride(c.stride)
+                             .padding(c.padding)
+                             .dilation(c.dilation)
+                             .groups(c.groups)
+                             .bias(false));
+  conv->to(dtype);
+  return conv;
+}
+
+// Without a second differentiation the backward pass is LibTorch's own call:
+// the same bits as torch::nn::Conv2d, in float, channels-last like the supernet.
+TEST(TwiceDifferentiableConv, FirstDerivativesAreBitIdenticalToConv2d) {
+  for (const ConvCase& c : kConvCases) {
+    SCOPED_TRACE("kernel " + std::to_string(c.kernel) + " stride " + std::to_string(c.stride) + " dilation " +
+                 std::to_string(c.dilation) + " groups " + std::to_string(c.groups));
+    at::Generator g = at::make_generator<at::CPUGeneratorImpl>(5);
+    torch::nn::Conv2d conv = make_conv(c, at::kFloat);
+    const at::Tensor x = at::randn({2, c.c_in, 9, 9}, g, at::kFloat)
+                             .contiguous(at::MemoryFormat::ChannelsLast)
+                             .set_requires_grad(true);
+    const at::Tensor y_ours = twice_differentiable_conv2d(*conv, x), y_ref = conv(x);
+    ASSERT_TRUE(at::equal(y_ours, y_ref));
+    const at::Tensor gy = at::randn(y_ref.sizes(), g, at::kFloat);
+    const auto ours = torch::autograd::grad({y_ours}, {x, conv->weight}, {gy});
+    const auto ref = torch::autograd::grad({y_ref}, {x, conv->weight}, {gy});
+    EXPECT_TRUE(at::equal(ours[0], ref[0]));
+    EXPECT_TRUE(at::equal(ours[1], ref[1]));
+  }
+}
+
+// Second derivatives: d/d(x, w, gy) of <a, dL/dx> + <b, dL/dw> for
+// L = <gy, conv(x, w)>, against LibTorch's _convolution_double_backward, in
+// double. Both are exact; they differ only in the order of the sums, so
+// relative 1e-12 bounds the difference with room.
+TEST(TwiceDifferentiableConv, SecondDerivativesMatchLibTorchsDoubleBackward) {
+  for (const ConvCase& c : kConvCases) {
+    SCOPED_TRACE("kernel " + std::to_string(c.kernel) + " stride " + std::to_string(c.stride) + " dilation " +
+                 std::to_string(c.dilation) + " groups " + std::to_string(c.groups));
+    at::Generator g = at::make_generator<at::CPUGeneratorImpl>(6);
+    torch::nn::Conv2d conv = make_conv(c, at::kDouble);
+    const at::Tensor x = at::randn({2, c.c_in, 9, 9}, g, at::kDouble).set_requires_grad(true);
+    auto second = [&](bool ours) {
+      const at::Tensor y = ours ? twice_differentiable_conv2d(*conv, x) : conv(x);
+      at::Generator h = at::make_generator<at::CPUGeneratorImpl>(7);
+      const at::Tensor gy = at::randn(y.sizes(), h, at::kDouble).set_requires_grad(true);
+      const auto first = torch::autograd::grad({y}, {x, conv->weight}, {gy}, /*retain_graph=*/true,
+                                               /*create_graph=*/true);
+      const at::Tensor a = at::randn(first[0].sizes(), h, at::kDouble), b = at::randn(first[1].sizes(), h, at::kDouble);
+      const at::Tensor probe = (first[0] * a).sum() + (first[1] * b).sum();
+      return torch::autograd::grad({probe}, {x, conv->weight, gy}, {}, false, false, /*allow_unused=*/true);
+    };
+    const auto ours = second(true), ref = second(false);
+    for (size_t i = 0; i < ref.size(); ++i) {
+      ASSERT_TRUE(ours[i].defined() && ref[i].defined()) << "input " << i;
+      const double scale = ref[i].abs().max().item<double>();
+      EXPECT_GT(scale, 0.0) << "input " << i;
+      EXPECT_LT((ours[i] - ref[i]).abs().max().item<double>(), 1e-12 * scale) << "input " << i;
+    }
+  }
 }
 
 }  // namespace

@@ -269,19 +269,21 @@ def main():
         step(i)
         log("warm-up step %d: %.4f s" % (i, now() - t0))
 
+    import resource
     times = []
+    faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     print("# measure begin", flush=True)
     for i in range(args.steps):
         t0 = now()
         step(args.warmup + i)
         times.append(now() - t0)
     print("# measure end", flush=True)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before
 
     if use_cuda:
         peak = torch.cuda.max_memory_allocated(device) / 2**20
         reserved = torch.cuda.max_memory_reserved(device) / 2**20
     else:
-        import resource
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
         reserved = None
     result = {
@@ -298,6 +300,7 @@ def main():
         "peak_mem_mib": peak,
         "peak_reserved_mib": reserved,
         "peak_mem_kind": "cuda_max_memory_allocated" if use_cuda else "max_rss",
+        "minor_faults_per_step": faults / len(times) if times else None,
         "torch": torch.__version__,
         "python": sys.version.split()[0],
         "shims": shims,

@@ -8,6 +8,7 @@
 
 #include "adarts/device.h"
 #include "adarts/error.h"
+#include "nn/convolution.h"
 
 namespace adarts {
 namespace {
@@ -39,7 +40,9 @@ class DilConv : public Operation {
   }
   at::Tensor forward(const at::Tensor& x) override { return forward_after_relu(at::relu(x)); }
   bool starts_with_relu() const override { return true; }
-  at::Tensor forward_after_relu(const at::Tensor& relu_x) override { return bn_(pointwise_(depthwise_(relu_x))); }
+  at::Tensor forward_after_relu(const at::Tensor& relu_x) override {
+    return bn_(twice_differentiable_conv2d(*pointwise_, twice_differentiable_conv2d(*depthwise_, relu_x)));
+  }
 
  private:
   torch::nn::Conv2d depthwise_{nullptr}, pointwise_{nullptr};
@@ -107,7 +110,9 @@ ReLUConvBN::ReLUConvBN(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stri
   bn_ = register_module("bn", batch_norm(c_out, affine));
 }
 
-at::Tensor ReLUConvBN::forward_after_relu(const at::Tensor& relu_x) { return bn_(conv_(relu_x)); }
+at::Tensor ReLUConvBN::forward_after_relu(const at::Tensor& relu_x) {
+  return bn_(twice_differentiable_conv2d(*conv_, relu_x));
+}
 
 FactorizedReduce::FactorizedReduce(int64_t c_in, int64_t c_out, bool affine) {
   if (c_out % 2 != 0) throw invalid_argument("factorized reduce needs an even channel count, got " + std::to_string(c_out));
@@ -121,7 +126,7 @@ at::Tensor FactorizedReduce::forward_after_relu(const at::Tensor& y) {
   // For odd sizes the shifted grid is one short; pad it so both halves match.
   const int64_t pad_h = y.size(2) % 2, pad_w = y.size(3) % 2;
   if (pad_h || pad_w) shifted = at::constant_pad_nd(shifted, {0, pad_w, 0, pad_h}, 0.0);
-  return bn_(at::cat({conv1_(y), conv2_(shifted)}, 1));
+  return bn_(at::cat({twice_differentiable_conv2d(*conv1_, y), twice_differentiable_conv2d(*conv2_, shifted)}, 1));
 }
 
 // On the standard inputs (8x8 on CIFAR, 7x7 on ImageNet) the pooling gives
