@@ -6,7 +6,7 @@
 //                     [--cutout N] [--drop-path P] [--auxiliary 0|1] [--mkldnn 0|1]
 //                     [--cudnn-benchmark 0|1] [--json 0|1]
 //                     [--world-size N --rank R --rendezvous URL] [--profile PATH] [--recompute 0|1]
-//                     [--space darts|s1|s2] [--ops a,b,...]
+//                     [--space darts|s1|s2] [--ops a,b,...] [--fused-sum 0|1]
 //
 // Configs (3 x S x S synthetic images, S = 32): A = the DARTS search supernet
 // (C=16, 8 cells, batch 32), B = C=8, 5 cells, batch 32, G = C=16, 8 cells,
@@ -29,6 +29,9 @@
 // and the share of the step spent in collectives (waiting for the other
 // ranks included). bench/run_data_parallel_bench.sh compares 2 ranks x 1
 // thread with 1 rank x 2 threads.
+//
+// --fused-sum 0 takes the unfused edge sums (a multiplication and an addition
+// per operation, src/nn/weighted_sum.h) to measure the fused kernel.
 //
 // Also printed: minor page faults per timed step (first-touch pages), and the
 // step's model GFLOP/s: 2 x multiply-adds per image (Supernet::
@@ -55,6 +58,7 @@
 #include "adarts/error.h"
 #include "adarts/search.h"
 #include "adarts/supernet.h"
+#include "nn/weighted_sum.h"
 #include "runtime/cuda_support.h"
 
 namespace {
@@ -87,7 +91,7 @@ int usage_error(const std::string& why) {
              "[--precision fp32|bf16] [--threads N] [--warmup W] [--repeats R] [--channels C] [--layers L] "
              "[--batch N] [--image S] [--cutout N] [--drop-path P] [--auxiliary 0|1] [--mkldnn 0|1] "
              "[--cudnn-benchmark 0|1] [--json 0|1] [--world-size N --rank R --rendezvous URL] [--profile PATH] "
-             "[--recompute 0|1] [--space darts|s1|s2] [--ops a,b,...]\n",
+             "[--recompute 0|1] [--space darts|s1|s2] [--ops a,b,...] [--fused-sum 0|1]\n",
              why);
   return 2;
 }
@@ -102,7 +106,8 @@ int main(int argc, char** argv) {
       {"cutout", "0"},   {"drop-path", "0"},           {"auxiliary", "0"},            {"mkldnn", "1"},
       {"cudnn-benchmark", "1"}, {"json", "0"},         {"cuda-graph", "0"},
       {"world-size", "1"},      {"rank", "0"},         {"rendezvous", ""},
-      {"profile", ""},          {"recompute", "0"},    {"space", "darts"},            {"ops", ""}};
+      {"profile", ""},          {"recompute", "0"},    {"space", "darts"},            {"ops", ""},
+      {"fused-sum", "1"}};
   for (int i = 1; i < argc; i += 2) {
     const std::string key = argv[i];
     if (key.rfind("--", 0) != 0 || !o.count(key.substr(2))) return usage_error("unknown option '" + key + "'");
@@ -142,6 +147,7 @@ int main(int argc, char** argv) {
     c.drop_path_prob = drop_path;
     c.auxiliary = o["auxiliary"] == "1";
     c.recompute_edges = o["recompute"] == "1";
+    adarts::set_fused_weighted_sum(o["fused-sum"] == "1");  // 0: the unfused edge sums, to measure the fusion
     c.space = o["space"];  // s2: 20 cells by default (--layers), one alpha set per cell
     c.ops = o["ops"];      // e.g. every DARTS operation in s2 (issue 16)
     c.world_size = std::stoll(o["world-size"]);

@@ -470,8 +470,8 @@ def compute_ratios(by_name, time_target, mem_target):
 
 # ---------------------------------------------------------------- main
 
-def default_bench():
-    for d in ("build-gpu", "build"):
+def default_bench(device):
+    for d in (("build-gpu", "build") if device.startswith("cuda") else ("build", "build-gpu")):
         p = os.path.join(REPO, d, "bench_search_step")
         if os.path.exists(p):
             return p
@@ -496,7 +496,7 @@ def environment(a):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--bench", default=None, help="our bench_search_step (default build-gpu/ or build/)")
+    p.add_argument("--bench", default=None, help="our bench_search_step (default: build-gpu/, then build/; on --device cpu the other way round)")
     p.add_argument("--python", default=sys.executable, help="Python with torch for the reference")
     p.add_argument("--darts", default=os.path.join(REPO, ".deps", "darts", "cnn"),
                    help="the quark0/darts cnn folder")
@@ -526,7 +526,7 @@ def main():
     if a.tiny:
         a.size = "tiny"
     if a.bench is None:
-        a.bench = default_bench()
+        a.bench = default_bench(a.device)
 
     cases = []
     for c in (x.strip() for x in a.cases.split(",")):

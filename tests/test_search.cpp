@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include "adarts/config.h"
 #include "adarts/error.h"
 #include "adarts/search.h"
+#include "nn/weighted_sum.h"
 #include "test_util.h"
 
 namespace adarts {
@@ -55,6 +57,46 @@ TEST(Search, SameSeedGivesIdenticalAlphas) {
   EXPECT_TRUE(at::equal(a.second, b.second));
   c.seed = 3;
   EXPECT_FALSE(at::equal(a.first, run(c).first));
+}
+
+// The fused edge sums (src/nn/weighted_sum.h) change only how the alphas'
+// gradients <g, y_k> are summed (in double instead of LibTorch's float sum).
+// Over five float steps that moves first-order's alphas by ~1e-6 of the
+// steps' own move. The finite-difference products divide float gradient
+// differences by 2r, and Adam's first steps normalise tiny gradients, so
+// there a last-bit change grows to a few percent of the move (measured
+// 1.6-8.7 %, bench/RESULTS.md); the bounds have a margin of 3 or more. In
+// double the difference stays at rounding level for every estimator
+// (Supernet.FusedEdgeSumsMatchTheUnfusedOnesOverStepsInDouble).
+TEST(Search, FusedEdgeSumsStayWithinABoundOfTheUnfusedOnes) {
+  struct Case {
+    const char* estimator;
+    const char* hvp;
+    double bound;
+  };
+  for (const Case& e : {Case{"first_order", "finite_difference", 1e-5}, Case{"second_order", "finite_difference", 0.3},
+                        Case{"amended", "finite_difference", 0.1}, Case{"amended", "exact", 0.1}}) {
+    SCOPED_TRACE(std::string(e.estimator) + " " + e.hvp);
+    SearchConfig c = tiny_config(std::string("fused_") + e.estimator + e.hvp);
+    c.estimator = e.estimator;
+    c.hvp = e.hvp;
+    auto run = [&](bool fused) {
+      set_fused_weighted_sum(fused);
+      Search s(c, load_search_dataset(c));
+      const at::Tensor start = at::cat({s.alphas_normal(), s.alphas_reduce()});
+      for (int i = 0; i < 5; ++i) s.step();
+      set_fused_weighted_sum(true);
+      return std::make_pair(start, at::cat({s.alphas_normal(), s.alphas_reduce()}));
+    };
+    const auto unfused = run(false), fused = run(true);
+    ASSERT_TRUE(at::equal(unfused.first, fused.first));
+    const double moved = (unfused.second - unfused.first).abs().max().item<double>();
+    const double differ = (fused.second - unfused.second).abs().max().item<double>();
+    std::printf("[ measured ] %s %s: alphas moved %.3g, fused - unfused %.3g (%.3g of the move)\n", e.estimator, e.hvp,
+                moved, differ, differ / moved);
+    EXPECT_GT(moved, 0.0);
+    EXPECT_LT(differ, e.bound * moved);
+  }
 }
 
 TEST(Search, EpochWritesOneMetricsLineWithAlphasAndGenotype) {

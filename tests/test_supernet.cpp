@@ -6,6 +6,7 @@
 #include "adarts/op_names.h"
 #include "adarts/supernet.h"
 #include "nn/convolution.h"
+#include "nn/weighted_sum.h"
 
 namespace adarts {
 namespace {
@@ -177,6 +178,101 @@ TEST(TwiceDifferentiableConv, SecondDerivativesMatchLibTorchsDoubleBackward) {
       EXPECT_GT(scale, 0.0) << "input " << i;
       EXPECT_LT((ours[i] - ref[i]).abs().max().item<double>(), 1e-12 * scale) << "input " << i;
     }
+  }
+}
+
+
+// The operands of one mixed edge: K outputs in channels-last layout and a
+// 0-dim or per-sample ([N, 1, 1, 1], drop-path) scale each.
+struct EdgeSumCase {
+  std::vector<at::Tensor> ys, scales;
+};
+
+EdgeSumCase edge_sum_case(at::ScalarType dtype, bool per_sample, uint64_t seed) {
+  at::Generator g = at::make_generator<at::CPUGeneratorImpl>(seed);
+  EdgeSumCase c;
+  for (int k = 0; k < 6; ++k) {
+    c.ys.push_back(at::randn({3, 5, 9, 11}, g, dtype).contiguous(at::MemoryFormat::ChannelsLast).set_requires_grad(true));
+    const at::Tensor s = per_sample && k % 2 ? at::rand({3, 1, 1, 1}, g, dtype) : at::rand({}, g, dtype);
+    c.scales.push_back(s.set_requires_grad(true));
+  }
+  return c;
+}
+
+at::Tensor unfused_edge_sum(const EdgeSumCase& c) {
+  at::Tensor sum;
+  for (size_t k = 0; k < c.ys.size(); ++k) {
+    const at::Tensor y = c.ys[k] * c.scales[k];
+    sum = sum.defined() ? sum + y : y;
+  }
+  return sum;
+}
+
+std::vector<at::Tensor> edge_sum_inputs(const EdgeSumCase& c) {
+  std::vector<at::Tensor> all(c.ys);
+  all.insert(all.end(), c.scales.begin(), c.scales.end());
+  return all;
+}
+
+// Forward: the same bits as the unfused expression, in float. Backward: the
+// operations' gradients are one multiplication each (the same bits); the
+// scales' gradients <g, y_k> are summed in double, so in float they are the
+// correctly rounded sums (the unfused float sum is within 1e-5 of them),
+// and in double both are exact up to the order of the sums (1e-12).
+TEST(FusedEdgeSum, ForwardIsBitIdenticalAndGradientsMatchTheUnfusedExpression) {
+  for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+    for (const bool per_sample : {false, true}) {
+      SCOPED_TRACE(std::string(at::toString(dtype)) + (per_sample ? " per-sample scales" : " 0-dim scales"));
+      const EdgeSumCase c = edge_sum_case(dtype, per_sample, 8);
+      const at::Tensor fused = weighted_sum(c.ys, c.scales), reference = unfused_edge_sum(c);
+      EXPECT_TRUE(at::equal(fused, reference));
+      at::Generator h = at::make_generator<at::CPUGeneratorImpl>(9);
+      const at::Tensor g = at::randn(fused.sizes(), h, dtype);
+      const auto a = torch::autograd::grad({fused}, edge_sum_inputs(c), {g});
+      const auto b = torch::autograd::grad({reference}, edge_sum_inputs(c), {g});
+      for (size_t k = 0; k < c.ys.size(); ++k) EXPECT_TRUE(at::equal(a[k], b[k])) << "d/dy " << k;
+      const double tolerance = dtype == at::kFloat ? 1e-5 : 1e-12;
+      for (size_t k = c.ys.size(); k < a.size(); ++k) {
+        const double scale = b[k].abs().max().item<double>();
+        EXPECT_LT((a[k] - b[k]).abs().max().item<double>(), tolerance * scale) << "d/ds " << k - c.ys.size();
+      }
+    }
+  }
+}
+
+// Tiles of fixed size, summed in order: the same bits for any thread count.
+TEST(FusedEdgeSum, GradientsDoNotDependOnTheThreadCount) {
+  const int threads = at::get_num_threads();
+  std::vector<std::vector<at::Tensor>> runs;
+  for (const int n : {1, 2, 3}) {
+    at::set_num_threads(n);
+    const EdgeSumCase c = edge_sum_case(at::kFloat, true, 10);
+    const at::Tensor y = weighted_sum(c.ys, c.scales);
+    runs.push_back(torch::autograd::grad({y.square().sum()}, edge_sum_inputs(c)));
+  }
+  at::set_num_threads(threads);
+  for (size_t r = 1; r < runs.size(); ++r) {
+    for (size_t i = 0; i < runs[0].size(); ++i) EXPECT_TRUE(at::equal(runs[r][i], runs[0][i])) << "run " << r << " input " << i;
+  }
+}
+
+// Second derivatives go through the unfused derivatives: the Hessian of a
+// smooth function of the sum matches the unfused expression's (double).
+TEST(FusedEdgeSum, TwiceDifferentiable) {
+  const EdgeSumCase c = edge_sum_case(at::kDouble, true, 11);
+  auto hessian_probe = [&](bool fused) {
+    set_fused_weighted_sum(fused);
+    const at::Tensor y = weighted_sum(c.ys, c.scales);
+    const auto first = torch::autograd::grad({y.tanh().sum()}, edge_sum_inputs(c), {}, true, true);
+    at::Tensor probe = at::zeros({}, at::kDouble);
+    for (const auto& d : first) probe = probe + d.sum();
+    return torch::autograd::grad({probe}, edge_sum_inputs(c), {}, false, false, /*allow_unused=*/true);
+  };
+  const auto a = hessian_probe(true), b = hessian_probe(false);
+  set_fused_weighted_sum(true);
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_TRUE(a[i].defined() && b[i].defined()) << "input " << i;
+    EXPECT_LT((a[i] - b[i]).abs().max().item<double>(), 1e-12 * (1.0 + b[i].abs().max().item<double>())) << "input " << i;
   }
 }
 

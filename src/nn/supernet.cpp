@@ -15,6 +15,7 @@
 
 #include "adarts/error.h"
 #include "adarts/op_names.h"
+#include "nn/weighted_sum.h"
 
 namespace adarts {
 
@@ -165,7 +166,8 @@ at::Tensor MixedOp::forward(const at::Tensor& x, const at::Tensor& weights, Drop
 }
 
 at::Tensor MixedOp::compute(const at::Tensor& x, const at::Tensor& weights, at::TensorList masks) {
-  at::Tensor sum, relu_x;
+  at::Tensor relu_x;
+  std::vector<at::Tensor> outputs, scales;
   size_t next_mask = 0;
   for (size_t i = 0; i < ops_.size(); ++i) {
     if (!ops_[i]) continue;  // none: weight * 0 contributes nothing, to the output or any gradient
@@ -182,10 +184,10 @@ at::Tensor MixedOp::compute(const at::Tensor& x, const at::Tensor& weights, at::
       // the activation, in its dtype (bf16 under autocast stays bf16).
       scale = (scale * masks[next_mask++]).to(y.scalar_type());
     }
-    y = y * scale;
-    sum = sum.defined() ? sum + y : y;
+    outputs.push_back(y);
+    scales.push_back(scale);
   }
-  return sum;
+  return weighted_sum(outputs, scales);
 }
 
 namespace {
