@@ -2,6 +2,7 @@
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
+#include <ATen/TensorIterator.h>  // at::internal::GRAIN_SIZE
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -18,6 +19,10 @@ std::atomic<bool> fused{true};
 
 // Elements per tile: large enough to stream, small enough for L1 across K inputs.
 constexpr int64_t kTile = 2048;
+// Tiles per thread at least: ATen's own grain for element-wise work, so small
+// tensors stay on the calling thread (a parallel region per edge costs more
+// than it saves there, and far more when threads are oversubscribed).
+constexpr int64_t kGrainTiles = std::max<int64_t>(1, at::internal::GRAIN_SIZE / kTile);
 
 at::Tensor unfused(at::TensorList ys, at::TensorList scales) {
   at::Tensor sum;
@@ -49,7 +54,7 @@ bool fusable(at::TensorList ys, at::TensorList scales) {
       return false;
     }
     if (!s.device().is_cpu() || s.scalar_type() != first.scalar_type() ||
-        !(s.dim() == 0 || (s.numel() == first.size(0) && s.size(0) == first.size(0)))) {
+        !(s.dim() == 0 || (s.dim() == first.dim() && s.numel() == first.size(0) && s.size(0) == first.size(0)))) {
       return false;
     }
   }
@@ -103,7 +108,7 @@ void forward_kernel(at::TensorList ys, at::TensorList scales, at::Tensor& out) {
   for (const auto& y : ys) in.push_back(y.data_ptr<T>());
   T* o = out.data_ptr<T>();
   const size_t count = ys.size();
-  at::parallel_for(0, samples * tiles_per_sample, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, samples * tiles_per_sample, kGrainTiles, [&](int64_t begin, int64_t end) {
     for (int64_t tile = begin; tile < end; ++tile) {
       const int64_t n = tile / tiles_per_sample;
       const int64_t from = n * per_sample + (tile % tiles_per_sample) * kTile;
@@ -133,7 +138,7 @@ void backward_kernel(const at::Tensor& g, at::TensorList ys, at::TensorList scal
   }
   std::vector<double> partial(static_cast<size_t>(tiles) * count, 0.0);
   const T* gp = g.data_ptr<T>();
-  at::parallel_for(0, tiles, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, tiles, kGrainTiles, [&](int64_t begin, int64_t end) {
     for (int64_t tile = begin; tile < end; ++tile) {
       const int64_t n = tile / tiles_per_sample;
       const int64_t from = n * per_sample + (tile % tiles_per_sample) * kTile;
