@@ -118,6 +118,11 @@ struct ConvCase {
 const ConvCase kConvCases[] = {{3, 3, 3, 1, 1, 1, 3}, {3, 3, 5, 2, 2, 1, 3}, {3, 3, 3, 2, 2, 2, 3},
                                {3, 3, 5, 1, 4, 2, 3}, {3, 2, 1, 2, 0, 1, 1}, {3, 4, 1, 1, 0, 1, 1}};
 
+std::string describe(const ConvCase& c) {
+  return "kernel " + std::to_string(c.kernel) + " stride " + std::to_string(c.stride) + " dilation " +
+         std::to_string(c.dilation) + " groups " + std::to_string(c.groups);
+}
+
 torch::nn::Conv2d make_conv(const ConvCase& c, at::ScalarType dtype) {
   torch::nn::Conv2d conv(torch::nn::Conv2dOptions(c.c_in, c.c_out, c.kernel)
                              .stride(c.stride)
@@ -133,8 +138,7 @@ torch::nn::Conv2d make_conv(const ConvCase& c, at::ScalarType dtype) {
 // the same bits as torch::nn::Conv2d, in float, channels-last like the supernet.
 TEST(TwiceDifferentiableConv, FirstDerivativesAreBitIdenticalToConv2d) {
   for (const ConvCase& c : kConvCases) {
-    SCOPED_TRACE("kernel " + std::to_string(c.kernel) + " stride " + std::to_string(c.stride) + " dilation " +
-                 std::to_string(c.dilation) + " groups " + std::to_string(c.groups));
+    SCOPED_TRACE(describe(c));
     at::Generator g = at::make_generator<at::CPUGeneratorImpl>(5);
     torch::nn::Conv2d conv = make_conv(c, at::kFloat);
     const at::Tensor x = at::randn({2, c.c_in, 9, 9}, g, at::kFloat)
@@ -156,8 +160,7 @@ TEST(TwiceDifferentiableConv, FirstDerivativesAreBitIdenticalToConv2d) {
 // relative 1e-12 bounds the difference with room.
 TEST(TwiceDifferentiableConv, SecondDerivativesMatchLibTorchsDoubleBackward) {
   for (const ConvCase& c : kConvCases) {
-    SCOPED_TRACE("kernel " + std::to_string(c.kernel) + " stride " + std::to_string(c.stride) + " dilation " +
-                 std::to_string(c.dilation) + " groups " + std::to_string(c.groups));
+    SCOPED_TRACE(describe(c));
     at::Generator g = at::make_generator<at::CPUGeneratorImpl>(6);
     torch::nn::Conv2d conv = make_conv(c, at::kDouble);
     const at::Tensor x = at::randn({2, c.c_in, 9, 9}, g, at::kDouble).set_requires_grad(true);

@@ -99,24 +99,38 @@ void add_scaled(T* __restrict__ out, const T* __restrict__ y, T s, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = out[i] + y[i] * s;  // rounded as y * s, then the sum
 }
 
+// The operands cut into tiles of kTile elements that never cross a sample.
+struct Tiles {
+  int64_t samples, per_sample, per_sample_tiles;
+  explicit Tiles(const at::Tensor& t)
+      : samples(t.size(0)), per_sample(t.numel() / t.size(0)), per_sample_tiles((per_sample + kTile - 1) / kTile) {}
+  int64_t count() const { return samples * per_sample_tiles; }
+  // fn(tile, sample, first element, end element) for every tile, in parallel.
+  template <typename Fn>
+  void for_each(const Fn& fn) const {
+    at::parallel_for(0, count(), kGrainTiles, [&](int64_t begin, int64_t end) {
+      for (int64_t tile = begin; tile < end; ++tile) {
+        const int64_t n = tile / per_sample_tiles;
+        const int64_t from = n * per_sample + (tile % per_sample_tiles) * kTile;
+        fn(tile, n, from, std::min(from + kTile, (n + 1) * per_sample));
+      }
+    });
+  }
+};
+
 template <typename T>
 void forward_kernel(at::TensorList ys, at::TensorList scales, at::Tensor& out) {
-  const int64_t samples = out.size(0), per_sample = out.numel() / samples;
-  const int64_t tiles_per_sample = (per_sample + kTile - 1) / kTile;
+  const Tiles tiles(out);
+  const int64_t samples = tiles.samples;
   const std::vector<T> table = scale_table<T>(scales, samples);
   std::vector<const T*> in;
   for (const auto& y : ys) in.push_back(y.data_ptr<T>());
   T* o = out.data_ptr<T>();
   const size_t count = ys.size();
-  at::parallel_for(0, samples * tiles_per_sample, kGrainTiles, [&](int64_t begin, int64_t end) {
-    for (int64_t tile = begin; tile < end; ++tile) {
-      const int64_t n = tile / tiles_per_sample;
-      const int64_t from = n * per_sample + (tile % tiles_per_sample) * kTile;
-      const int64_t to = std::min(from + kTile, (n + 1) * per_sample);
-      scaled(o + from, in[0] + from, table[static_cast<size_t>(n)], to - from);
-      for (size_t k = 1; k < count; ++k) {
-        add_scaled(o + from, in[k] + from, table[k * static_cast<size_t>(samples) + n], to - from);
-      }
+  tiles.for_each([&](int64_t, int64_t n, int64_t from, int64_t to) {
+    scaled(o + from, in[0] + from, table[static_cast<size_t>(n)], to - from);
+    for (size_t k = 1; k < count; ++k) {
+      add_scaled(o + from, in[k] + from, table[k * static_cast<size_t>(samples) + n], to - from);
     }
   });
 }
@@ -126,8 +140,8 @@ void forward_kernel(at::TensorList ys, at::TensorList scales, at::Tensor& out) {
 template <typename T>
 void backward_kernel(const at::Tensor& g, at::TensorList ys, at::TensorList scales, const std::vector<bool>& want_y,
                      const std::vector<bool>& want_s, std::vector<at::Tensor>& grad_y, std::vector<at::Tensor>& grad_s) {
-  const int64_t samples = g.size(0), per_sample = g.numel() / samples;
-  const int64_t tiles_per_sample = (per_sample + kTile - 1) / kTile, tiles = samples * tiles_per_sample;
+  const Tiles tiles(g);
+  const int64_t samples = tiles.samples;
   const size_t count = ys.size();
   const std::vector<T> table = scale_table<T>(scales, samples);
   std::vector<const T*> in(count, nullptr);
@@ -136,24 +150,19 @@ void backward_kernel(const at::Tensor& g, at::TensorList ys, at::TensorList scal
     if (want_s[k]) in[k] = ys[k].data_ptr<T>();
     if (want_y[k]) out[k] = grad_y[k].data_ptr<T>();
   }
-  std::vector<double> partial(static_cast<size_t>(tiles) * count, 0.0);
+  std::vector<double> partial(static_cast<size_t>(tiles.count()) * count, 0.0);
   const T* gp = g.data_ptr<T>();
-  at::parallel_for(0, tiles, kGrainTiles, [&](int64_t begin, int64_t end) {
-    for (int64_t tile = begin; tile < end; ++tile) {
-      const int64_t n = tile / tiles_per_sample;
-      const int64_t from = n * per_sample + (tile % tiles_per_sample) * kTile;
-      const int64_t to = std::min(from + kTile, (n + 1) * per_sample);
-      for (size_t k = 0; k < count; ++k) {
-        if (out[k]) scaled(out[k] + from, gp + from, table[k * static_cast<size_t>(samples) + n], to - from);
-        if (in[k]) partial[static_cast<size_t>(tile) * count + k] = tile_dot(gp + from, in[k] + from, to - from);
-      }
+  tiles.for_each([&](int64_t tile, int64_t n, int64_t from, int64_t to) {
+    for (size_t k = 0; k < count; ++k) {
+      if (out[k]) scaled(out[k] + from, gp + from, table[k * static_cast<size_t>(samples) + n], to - from);
+      if (in[k]) partial[static_cast<size_t>(tile) * count + k] = tile_dot(gp + from, in[k] + from, to - from);
     }
   });
   for (size_t k = 0; k < count; ++k) {
     if (!want_s[k]) continue;
     std::vector<double> per_sample_dot(static_cast<size_t>(samples), 0.0);
-    for (int64_t tile = 0; tile < tiles; ++tile) {
-      per_sample_dot[static_cast<size_t>(tile / tiles_per_sample)] += partial[static_cast<size_t>(tile) * count + k];
+    for (int64_t tile = 0; tile < tiles.count(); ++tile) {
+      per_sample_dot[static_cast<size_t>(tile / tiles.per_sample_tiles)] += partial[static_cast<size_t>(tile) * count + k];
     }
     at::Tensor s = at::empty(scales[k].sizes(), scales[k].options());
     T* sp = s.data_ptr<T>();
