@@ -90,6 +90,12 @@ char* copy_string(const std::string& s) {
   return out;
 }
 
+// The core's listener for a C one (none for NULL).
+adarts::MetricsListener metrics_listener(adarts_metrics_fn listener, void* user) {
+  if (listener == nullptr) return nullptr;
+  return [listener, user](const std::string& line) { listener(user, line.c_str()); };
+}
+
 }  // namespace
 
 extern "C" {
@@ -136,6 +142,26 @@ adarts_status adarts_dataset_open(const char* spec_json, adarts_dataset** out) {
   return guarded([&] {
     auto handle = std::make_unique<adarts_dataset>();
     handle->data = adarts::load_dataset_from_spec(spec_json);
+    *out = handle.release();
+    return ADARTS_OK;
+  });
+}
+
+adarts_status adarts_dataset_from_memory(const void* images, adarts_pixel_type pixel_type, double scale,
+                                         int64_t count, int64_t channels, int64_t height, int64_t width,
+                                         const int64_t* labels, int64_t classes, adarts_dataset** out) {
+  ADARTS_REQUIRE(images);
+  ADARTS_REQUIRE(labels);
+  ADARTS_REQUIRE(out);
+  if (pixel_type != ADARTS_PIXELS_FLOAT32 && pixel_type != ADARTS_PIXELS_UINT8) {
+    return fail(ADARTS_INVALID_ARGUMENT, "pixel_type " + std::to_string(static_cast<int>(pixel_type)) +
+                                             " is neither ADARTS_PIXELS_FLOAT32 (0) nor ADARTS_PIXELS_UINT8 (1)");
+  }
+  return guarded([&] {
+    auto handle = std::make_unique<adarts_dataset>();
+    handle->data = adarts::dataset_from_memory(
+        images, pixel_type == ADARTS_PIXELS_UINT8 ? adarts::PixelType::uint8 : adarts::PixelType::float32, scale,
+        count, channels, height, width, labels, classes);
     *out = handle.release();
     return ADARTS_OK;
   });
@@ -229,6 +255,14 @@ adarts_status adarts_search_cancel(adarts_search* search) {
   ADARTS_REQUIRE(search);
   search->impl->cancel();
   return ADARTS_OK;
+}
+
+adarts_status adarts_search_set_metrics_listener(adarts_search* search, adarts_metrics_fn listener, void* user) {
+  ADARTS_REQUIRE(search);
+  return guarded([&] {
+    search->impl->set_metrics_listener(metrics_listener(listener, user));
+    return ADARTS_OK;
+  });
 }
 
 adarts_status adarts_search_state(const adarts_search* search, char** out_json) {
@@ -467,6 +501,15 @@ adarts_status adarts_trainer_cancel(adarts_trainer* trainer) {
   ADARTS_REQUIRE(trainer);
   trainer->impl->cancel();
   return ADARTS_OK;
+}
+
+adarts_status adarts_trainer_set_metrics_listener(adarts_trainer* trainer, adarts_metrics_fn listener,
+                                                  void* user) {
+  ADARTS_REQUIRE(trainer);
+  return guarded([&] {
+    trainer->impl->set_metrics_listener(metrics_listener(listener, user));
+    return ADARTS_OK;
+  });
 }
 
 adarts_status adarts_trainer_evaluate(adarts_trainer* trainer, const adarts_dataset* data, char** out_json) {

@@ -11,6 +11,9 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -726,4 +729,83 @@ TEST(Loader, NextCyclingWrapsAndEmptyEpochThrows) {
   expect_error([&] { none.next_cycling(); }, adarts::ErrorKind::invalid_argument, {"no batch"});
   expect_error([&] { adarts::BatchLoader(d, 0, true, true, {}, {}, 1); },
                adarts::ErrorKind::invalid_argument, {"batch_size"});
+}
+
+// ---------------------------------------------------------------------------
+// Datasets from memory, float32 images
+
+// The same images as bytes and as float32 byte / 255: the loader's batches
+// agree bit for bit (crop, flip and cutout included), and the normalisation
+// statistics to float rounding (sums in double of rounded pixels).
+TEST(FloatImages, GiveTheBytesBatchesAndStatistics) {
+  const adarts::Dataset bytes = adarts::make_synthetic({48, 3, 8, 8, 10, 0.5}, 3);
+  adarts::Dataset floats = bytes;
+  floats.images = bytes.images.to(at::kFloat).div_(255.f);
+  const auto nb = adarts::compute_normalization(bytes), nf = adarts::compute_normalization(floats);
+  for (size_t c = 0; c < 3; ++c) {
+    EXPECT_NEAR(nf.mean[c], nb.mean[c], 1e-6 * nb.mean[c]);
+    EXPECT_NEAR(nf.std[c], nb.std[c], 1e-6 * nb.std[c]);
+  }
+  const adarts::Augmentation aug{2, true, 3};
+  adarts::BatchLoader a(bytes, 16, true, false, aug, nb, 9);
+  adarts::BatchLoader b(floats, 16, true, false, aug, nb, 9);
+  for (int i = 0; i < 6; ++i) {
+    const adarts::Batch x = a.next_cycling(), y = b.next_cycling();
+    EXPECT_TRUE(x.images.equal(y.images)) << "batch " << i;
+    EXPECT_TRUE(x.labels.equal(y.labels));
+  }
+}
+
+TEST(FloatImages, NormalisationOfArbitraryPixels) {
+  adarts::Dataset d;
+  d.images = at::full({2, 1, 2, 2}, 3.f);
+  d.images[1].fill_(-1.f);  // half 3, half -1: mean 1, std 2
+  d.labels = at::zeros({2}, at::kLong);
+  d.num_classes = 1;
+  const auto n = adarts::compute_normalization(d);
+  EXPECT_NEAR(n.mean[0], 1.0, 1e-7);
+  EXPECT_NEAR(n.std[0], 2.0, 1e-7);
+  adarts::BatchLoader l(d, 2, false, false, {}, n, 0);
+  const adarts::Batch b = l.next_cycling();
+  EXPECT_TRUE(b.images[0].eq(1.f).all().item<bool>());
+  EXPECT_TRUE(b.images[1].eq(-1.f).all().item<bool>());
+}
+
+TEST(FromMemory, KeepsBytesAsBytesAndOtherPixelsAsFloats) {
+  const std::vector<uint8_t> raw{0, 1, 127, 128, 200, 254, 255, 7};
+  std::vector<float> as_floats;
+  for (uint8_t v : raw) as_floats.push_back(float(v) / 255.f);
+  const std::vector<int64_t> labels{0, 2};
+  using adarts::PixelType;
+  const at::Tensor expected = at::tensor(std::vector<int64_t>(raw.begin(), raw.end())).to(at::kByte).view({2, 1, 2, 2});
+
+  const adarts::Dataset from_bytes = adarts::dataset_from_memory(raw.data(), PixelType::uint8, 1.0 / 255.0, 2, 1, 2, 2,
+                                                                 labels.data(), 3);
+  EXPECT_EQ(from_bytes.images.scalar_type(), at::kByte);
+  EXPECT_TRUE(from_bytes.images.equal(expected));
+  EXPECT_TRUE(from_bytes.labels.equal(at::tensor(labels)));
+  EXPECT_EQ(from_bytes.num_classes, 3);
+
+  const adarts::Dataset from_floats = adarts::dataset_from_memory(as_floats.data(), PixelType::float32, 1.0, 2, 1, 2,
+                                                                  2, labels.data(), 3);
+  EXPECT_EQ(from_floats.images.scalar_type(), at::kByte);  // every pixel is a byte / 255
+  EXPECT_TRUE(from_floats.images.equal(expected));
+
+  as_floats[3] = std::nextafter(as_floats[3], 1.f);  // one ulp off: kept as floats, exactly
+  const adarts::Dataset off = adarts::dataset_from_memory(as_floats.data(), PixelType::float32, 1.0, 2, 1, 2, 2,
+                                                          labels.data(), 3);
+  EXPECT_EQ(off.images.scalar_type(), at::kFloat);
+  EXPECT_EQ(std::memcmp(off.images.data_ptr<float>(), as_floats.data(), as_floats.size() * sizeof(float)), 0);
+
+  const adarts::Dataset scaled = adarts::dataset_from_memory(raw.data(), PixelType::uint8, 0.01, 2, 1, 2, 2,
+                                                             labels.data(), 3);
+  EXPECT_EQ(scaled.images.scalar_type(), at::kFloat);
+  EXPECT_FLOAT_EQ(scaled.images.view({-1})[4].item<float>(), 2.0f);  // 200 * 0.01
+
+  const int64_t bad_label[2] = {0, 3};
+  expect_error([&] { adarts::dataset_from_memory(raw.data(), PixelType::uint8, 1.0 / 255.0, 2, 1, 2, 2, bad_label, 3); },
+               adarts::ErrorKind::invalid_argument, {"label 3 of image 1", "[0, 3)"});
+  as_floats[5] = std::numeric_limits<float>::quiet_NaN();
+  expect_error([&] { adarts::dataset_from_memory(as_floats.data(), PixelType::float32, 1.0, 2, 1, 2, 2, labels.data(), 3); },
+               adarts::ErrorKind::invalid_argument, {"pixel 1 of image 1", "not finite"});
 }

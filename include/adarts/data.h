@@ -12,7 +12,9 @@
 
 namespace adarts {
 
-// Images as uint8 [N, C, H, W], labels as int64 [N] in [0, num_classes).
+// Images as uint8 [N, C, H, W] (pixel = byte / 255) or float32 [N, C, H, W]
+// (pixel = value, datasets handed over in memory), labels as int64 [N] in
+// [0, num_classes).
 struct Dataset {
   at::Tensor images;
   at::Tensor labels;
@@ -61,6 +63,19 @@ struct SyntheticSpec {
   double noise = 0.5;  // noise std relative to the pattern's
 };
 Dataset make_synthetic(const SyntheticSpec& spec, uint64_t seed);
+
+// Images and labels a host holds in memory (the C ABI's
+// adarts_dataset_from_memory), copied: `count` images, row-major
+// [count, channels, height, width], of float32 pixels (`scale` must be 1) or
+// of uint8 values whose pixels are value * scale (1/255 for 8-bit images);
+// `labels` int64 in [0, num_classes). Pixels that are exactly bytes / 255 (8-bit
+// images, or float32 images made of them as float(byte) / 255) are kept as
+// bytes: a quarter of the memory, and the same numbers as the same images read
+// from files. invalid_argument for sizes < 1 or too large, a label out of
+// range, a non-finite pixel or a bad scale.
+enum class PixelType { float32, uint8 };
+Dataset dataset_from_memory(const void* images, PixelType type, double scale, int64_t count, int64_t channels,
+                            int64_t height, int64_t width, const int64_t* labels, int64_t num_classes);
 
 // The datasets a search or training config names (its `dataset` key):
 // fashion-mnist and mnist (IDX files), cifar10 (binary batches), synthetic

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace adarts {
 
@@ -18,5 +19,11 @@ struct RunProgress {
 
 // Returns false to stop the epoch early (the step in progress completes).
 using RunCallback = std::function<bool(const RunProgress&)>;
+
+// Receives each ended epoch's metrics line, the JSON line that goes to
+// metrics.jsonl, once the epoch's files and checkpoint are written (on every
+// rank of a data-parallel run). An exception it throws leaves the run's state
+// complete and propagates to the caller of the call that ended the epoch.
+using MetricsListener = std::function<void(const std::string& json_line)>;
 
 }  // namespace adarts

@@ -85,6 +85,9 @@ class Search {
   // Asks a running run_epoch() to stop after its current step. Thread-safe.
   void cancel() { cancel_requested_.store(true); }
 
+  // Calls `listener` (nullptr: none) with each epoch's metrics line from now on.
+  void set_metrics_listener(MetricsListener listener) { metrics_listener_ = std::move(listener); }
+
   // Evaluates, logs and records the epoch (also called by run_epoch).
   EpochSummary finish_epoch();
 
@@ -207,6 +210,7 @@ class Search {
   std::unique_ptr<MetricsLog> metrics_;
   std::atomic<bool> cancel_requested_{false};
   EpochSummary last_summary_ = make_empty_summary();
+  MetricsListener metrics_listener_;
   std::string data_fingerprint_;
   bool clear_stale_checkpoints_ = true;  // a fresh run replaces an earlier run's checkpoints
   std::string last_checkpoint_;

@@ -108,6 +108,9 @@ class Trainer {
   // Asks a running run_epoch() to stop after its current step. Thread-safe.
   void cancel() { cancel_requested_.store(true); }
 
+  // Calls `listener` (nullptr: none) with each epoch's metrics line from now on.
+  void set_metrics_listener(MetricsListener listener) { metrics_listener_ = std::move(listener); }
+
   // Loss, top-1 and top-5 accuracy on `data` in eval mode (no drop-path, no
   // auxiliary head, no augmentation), with the training normalisation.
   // batch_size 0 = the config's.
@@ -189,6 +192,7 @@ class Trainer {
   void average_running_statistics();     // BatchNorm's, over the ranks
   EvalResult evaluate_shards(const Dataset& data);  // each rank its rows, the sums reduced (statistics averaged before)
   std::atomic<bool> cancel_requested_{false};
+  MetricsListener metrics_listener_;
   std::string data_fingerprint_;
   bool clear_stale_checkpoints_ = true;  // a fresh run replaces an earlier run's checkpoints
   std::string last_checkpoint_;

@@ -167,8 +167,8 @@ void check_dataset(const Dataset& data, const char* where) {
   if (!data.images.defined() || !data.labels.defined()) {
     throw invalid_argument(std::string(where) + ": the dataset is empty (undefined tensors)");
   }
-  if (data.images.dim() != 4 || data.images.scalar_type() != at::kByte) {
-    throw invalid_argument(std::string(where) + ": images must be uint8 [N, C, H, W]");
+  if (data.images.dim() != 4 || (data.images.scalar_type() != at::kByte && data.images.scalar_type() != at::kFloat)) {
+    throw invalid_argument(std::string(where) + ": images must be uint8 or float32 [N, C, H, W]");
   }
   if (data.labels.dim() != 1 || data.labels.scalar_type() != at::kLong) {
     throw invalid_argument(std::string(where) + ": labels must be int64 [N]");
@@ -363,6 +363,93 @@ Dataset load_cifar10(const std::string& dir, bool train) {
 }
 
 // ---------------------------------------------------------------------------
+// In memory
+
+namespace {
+
+// a * b * ..., or -1 when the product passes `limit`.
+int64_t checked_product(std::initializer_list<int64_t> factors, int64_t limit) {
+  int64_t product = 1;
+  for (int64_t f : factors) {
+    if (__builtin_mul_overflow(product, f, &product) || product > limit) return -1;
+  }
+  return product;
+}
+
+// The byte whose float(byte) / 255 is exactly `x`, or -1.
+int byte_of(float x) {
+  const double k = std::nearbyint(double(x) * 255.0);
+  if (!(k >= 0.0 && k <= 255.0)) return -1;
+  return float(k) / 255.f == x ? int(k) : -1;
+}
+
+}  // namespace
+
+Dataset dataset_from_memory(const void* images, PixelType type, double scale, int64_t count, int64_t channels,
+                            int64_t height, int64_t width, const int64_t* labels, int64_t num_classes) {
+  if (images == nullptr || labels == nullptr) throw invalid_argument("dataset_from_memory: images or labels is NULL");
+  if (count < 1 || channels < 1 || height < 1 || width < 1) {
+    throw invalid_argument("dataset_from_memory: count, channels, height and width must be >= 1, got " +
+                           std::to_string(count) + " x " + std::to_string(channels) + " x " +
+                           std::to_string(height) + " x " + std::to_string(width));
+  }
+  if (num_classes < 1) throw invalid_argument("dataset_from_memory: classes must be >= 1, got " + std::to_string(num_classes));
+  // Every byte count below must fit a signed 64-bit size (and the tensors' element counts).
+  const int64_t pixels = checked_product({count, channels, height, width}, std::numeric_limits<int64_t>::max() / 8);
+  if (pixels < 0) throw invalid_argument("dataset_from_memory: count x channels x height x width is too large");
+  const bool bytes = type == PixelType::uint8;
+  if (bytes ? !(std::isfinite(scale) && scale > 0) : scale != 1.0) {
+    throw invalid_argument(bytes ? "dataset_from_memory: the scale of uint8 images must be positive and finite, got " +
+                                       std::to_string(scale)
+                                 : "dataset_from_memory: float32 images are taken as they are: scale must be 1, got " +
+                                       std::to_string(scale));
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    if (labels[i] < 0 || labels[i] >= num_classes) {
+      throw invalid_argument("dataset_from_memory: label " + std::to_string(labels[i]) + " of image " +
+                             std::to_string(i) + " is outside [0, " + std::to_string(num_classes) + ")");
+    }
+  }
+  Dataset d;
+  d.name = "memory";
+  d.num_classes = num_classes;
+  d.labels = at::empty({count}, at::kLong);
+  std::memcpy(d.labels.data_ptr<int64_t>(), labels, size_t(count) * sizeof(int64_t));
+  const std::vector<int64_t> shape{count, channels, height, width};  // (an IntArrayRef of a braced list would dangle)
+  if (bytes && scale == 1.0 / 255.0) {
+    d.images = at::empty(shape, at::kByte);
+    std::memcpy(d.images.data_ptr<uint8_t>(), images, size_t(pixels));
+    return d;
+  }
+  if (bytes) {  // another scale: the pixels themselves, in float32
+    d.images = at::empty(shape, at::kFloat);
+    const auto* in = static_cast<const uint8_t*>(images);
+    float* out = d.images.data_ptr<float>();
+    for (int64_t i = 0; i < pixels; ++i) out[i] = float(double(in[i]) * scale);
+    return d;
+  }
+  const auto* in = static_cast<const float*>(images);
+  bool all_bytes = true;
+  for (int64_t i = 0; i < pixels; ++i) {
+    if (!std::isfinite(in[i])) {
+      const int64_t per_image = channels * height * width;
+      throw invalid_argument("dataset_from_memory: pixel " + std::to_string(i % per_image) + " of image " +
+                             std::to_string(i / per_image) + " is not finite (" + std::to_string(in[i]) + ")");
+    }
+    all_bytes = all_bytes && byte_of(in[i]) >= 0;
+  }
+  if (all_bytes) {
+    d.images = at::empty(shape, at::kByte);
+    uint8_t* out = d.images.data_ptr<uint8_t>();
+    for (int64_t i = 0; i < pixels; ++i) out[i] = uint8_t(byte_of(in[i]));
+  } else {
+    d.images = at::empty(shape, at::kFloat);
+    std::memcpy(d.images.data_ptr<float>(), in, size_t(pixels) * sizeof(float));
+  }
+  return d;
+}
+
+// ---------------------------------------------------------------------------
 // Synthetic
 
 Dataset make_synthetic(const SyntheticSpec& spec, uint64_t seed) {
@@ -451,6 +538,25 @@ Normalization compute_normalization(const Dataset& data) {
   if (data.size() == 0) throw invalid_argument("compute_normalization: the dataset has no samples");
   at::Tensor images = data.images.contiguous();
   const int64_t N = images.size(0), C = images.size(1), HW = images.size(2) * images.size(3);
+  const double count = double(N) * double(HW);
+  Normalization norm;
+  if (images.scalar_type() == at::kFloat) {  // pixels as they are, sums in double
+    const float* p = images.data_ptr<float>();
+    for (int64_t c = 0; c < C; ++c) {
+      double sum = 0.0, sq = 0.0;
+      for (int64_t i = 0; i < N; ++i) {
+        const float* q = p + (i * C + c) * HW;
+        for (int64_t k = 0; k < HW; ++k) {
+          sum += q[k];
+          sq += double(q[k]) * q[k];
+        }
+      }
+      const double mean = sum / count;
+      norm.mean.push_back(float(mean));
+      norm.std.push_back(float(std::sqrt(std::max(0.0, sq / count - mean * mean))));
+    }
+    return norm;
+  }
   const uint8_t* p = images.data_ptr<uint8_t>();
   // Exact integer sums (255^2 * 2^40 still fits in 64 bits).
   std::vector<uint64_t> sum(size_t(C), 0), sq(size_t(C), 0);
@@ -466,8 +572,6 @@ Normalization compute_normalization(const Dataset& data) {
       sq[size_t(c)] += s2;
     }
   }
-  Normalization norm;
-  const double count = double(N) * double(HW);
   for (int64_t c = 0; c < C; ++c) {
     const double mean = double(sum[size_t(c)]) / count / 255.0;
     const double ex2 = double(sq[size_t(c)]) / count / (255.0 * 255.0);
@@ -566,39 +670,57 @@ AugmentationDraws draw_augmentation(const Augmentation& a, int64_t B, int64_t H,
   return d;
 }
 
-// Byte value -> normalised float, per channel: [C * 256].
-std::vector<float> normalization_table(const Normalization& n, int64_t C) {
-  std::vector<float> lut(size_t(C * 256));
-  for (int64_t c = 0; c < C; ++c) {
-    const float mean = n.mean.empty() ? 0.f : n.mean[size_t(c)];
-    const float inv = n.std.empty() ? 1.f : 1.f / n.std[size_t(c)];
-    for (int v = 0; v < 256; ++v) lut[size_t(c * 256 + v)] = (float(v) / 255.f - mean) * inv;
+// Pixel -> normalised float, one per channel: a table for bytes (pixel byte /
+// 255), arithmetic for float pixels. Both compute (pixel - mean) / std as
+// (pixel - mean) * (1 / std) in float, so float pixels float(byte) / 255 give
+// the bytes' values bit for bit.
+struct ByteChannel {
+  std::array<float, 256> table;
+  ByteChannel(float mean, float inv) {
+    for (int v = 0; v < 256; ++v) table[size_t(v)] = (float(v) / 255.f - mean) * inv;
   }
-  return lut;
+  float operator()(uint8_t v) const { return table[v]; }
+};
+struct FloatChannel {
+  float mean, inv;
+  FloatChannel(float mean_, float inv_) : mean(mean_), inv(inv_) {}
+  float operator()(float x) const { return (x - mean) * inv; }
+};
+
+template <class Channel>
+std::vector<Channel> normalization_channels(const Normalization& n, int64_t C) {
+  std::vector<Channel> channels;
+  for (int64_t c = 0; c < C; ++c) {
+    channels.emplace_back(n.mean.empty() ? 0.f : n.mean[size_t(c)], n.std.empty() ? 1.f : 1.f / n.std[size_t(c)]);
+  }
+  return channels;
 }
 
-// One image [C, H, W] of bytes to floats: normalised, cropped from its zero
-// padding at (dy, dx), mirrored, and the cutout square [y1, y2) x [x1, x2) zeroed.
-void write_augmented_image(const uint8_t* src, float* dst, const float* lut, int64_t C, int64_t H, int64_t W,
+// One image [C, H, W] to floats: normalised, cropped from its zero padding at
+// (dy, dx), mirrored, and the cutout square [y1, y2) x [x1, x2) zeroed.
+template <class Pixel, class Channel>
+void write_augmented_image(const Pixel* src, float* dst, const std::vector<Channel>& channels, int64_t H, int64_t W,
                            int64_t dy, int64_t dx, bool mirror, int64_t y1, int64_t y2, int64_t x1, int64_t x2) {
+  const auto C = int64_t(channels.size());
   for (int64_t c = 0; c < C; ++c) {
-    const float* l = lut + c * 256;
-    const uint8_t* plane = src + c * H * W;
+    const Channel& map = channels[size_t(c)];
+    const float zero = map(Pixel(0));  // the padding, normalised
+    const Pixel* plane = src + c * H * W;
     float* out = dst + c * H * W;
     for (int64_t y = 0; y < H; ++y) {
       float* orow = out + y * W;
       const int64_t sy = y + dy;
       if (sy < 0 || sy >= H) {
-        std::fill(orow, orow + W, l[0]);
+        std::fill(orow, orow + W, zero);
         continue;
       }
-      const uint8_t* irow = plane + sy * W;
+      const Pixel* irow = plane + sy * W;
       if (dx == 0 && !mirror) {
-        for (int64_t x = 0; x < W; ++x) orow[x] = l[irow[x]];
+        for (int64_t x = 0; x < W; ++x) orow[x] = map(irow[x]);
       } else {
         for (int64_t x = 0; x < W; ++x) {
           const int64_t sx = (mirror ? W - 1 - x : x) + dx;
-          orow[x] = (sx >= 0 && sx < W) ? l[irow[sx]] : l[0];
+          orow[x] = (sx >= 0 && sx < W) ? map(irow[sx]) : zero;
         }
       }
     }
@@ -624,11 +746,12 @@ bool BatchLoader::next(Batch& batch) {
   position_ += B;
 
   const AugmentationDraws draws = draw_augmentation(augmentation_, B, H, W, generator_);
-  const std::vector<float> lut = normalization_table(normalization_, C);
+  const bool bytes = data_.images.scalar_type() == at::kByte;
+  const auto byte_channels = bytes ? normalization_channels<ByteChannel>(normalization_, C) : std::vector<ByteChannel>{};
+  const auto float_channels = bytes ? std::vector<FloatChannel>{} : normalization_channels<FloatChannel>(normalization_, C);
   const int64_t pad = augmentation_.crop_padding, cut = augmentation_.cutout;
   at::Tensor images = at::empty({B, C, H, W}, at::kFloat);
   at::Tensor labels = at::empty({B}, at::kLong);
-  const uint8_t* src = data_.images.data_ptr<uint8_t>();
   const int64_t* src_labels = data_.labels.data_ptr<int64_t>();
   float* dst = images.data_ptr<float>();
   int64_t* dst_labels = labels.data_ptr<int64_t>();
@@ -648,8 +771,14 @@ bool BatchLoader::next(Batch& batch) {
         x1 = std::clamp<int64_t>(cx - cut / 2, 0, W);
         x2 = std::clamp<int64_t>(cx - cut / 2 + cut, 0, W);
       }
-      write_augmented_image(src + idx * C * H * W, dst + b * C * H * W, lut.data(), C, H, W, dy, dx, draws.flip(b),
-                            y1, y2, x1, x2);
+      const int64_t from = idx * C * H * W;
+      if (bytes) {
+        write_augmented_image(data_.images.data_ptr<uint8_t>() + from, dst + b * C * H * W, byte_channels, H, W, dy,
+                              dx, draws.flip(b), y1, y2, x1, x2);
+      } else {
+        write_augmented_image(data_.images.data_ptr<float>() + from, dst + b * C * H * W, float_channels, H, W, dy,
+                              dx, draws.flip(b), y1, y2, x1, x2);
+      }
     }
   });
   batch.images = images;

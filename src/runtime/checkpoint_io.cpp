@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <iomanip>
 #include <sstream>
 #include <stdexcept>
 
@@ -293,7 +294,14 @@ std::string fingerprint(const Dataset& data) {
   if (data.size() == 0) return "empty";
   std::ostringstream s;
   s << data.size() << "x" << data.channels() << "x" << data.height() << "x" << data.width() << "/"
-    << data.num_classes << "/" << data.images.sum().item<int64_t>() << "/"
+    << data.num_classes << "/";
+  // Byte images: their exact integer sum, as always; float images (handed over in memory): the double sum, exactly printed.
+  if (data.images.scalar_type() == at::kByte) {
+    s << data.images.sum().item<int64_t>();
+  } else {
+    s << std::setprecision(17) << data.images.to(at::kDouble).sum().item<double>();
+  }
+  s << "/"
     << (data.labels * at::arange(data.size(), at::kLong)).sum().item<int64_t>();
   return s.str();
 }

@@ -308,6 +308,7 @@ EpochSummary Search::finish_epoch() {
   last_summary_ = s;
   counters_->next_epoch();
   if (config_.checkpoint_keep > 0) save_checkpoint();
+  if (metrics_listener_) metrics_listener_(s.json);
   return s;
 }
 

@@ -326,6 +326,7 @@ TrainEpochSummary Trainer::end_epoch() {
   counters_->next_epoch();
   if (writes_files()) save(config_.out_dir + "/model.pt");  // the model so far, replaced whole
   if (config_.checkpoint_keep > 0) save_checkpoint();
+  if (metrics_listener_) metrics_listener_(s.json);
   return s;
 }
 

@@ -1,11 +1,14 @@
 /* The C API from C: argument checking of every function, error messages,
  * string ownership, the host-driven loop, alphas with the size query, the
- * callback's cancel request, genotype round trips. Compiled as C99. */
+ * callback's cancel request, genotype round trips, datasets from memory,
+ * metrics events. Compiled as C99. */
 #include <adarts/adarts.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static int failures = 0;
 static int checks = 0;
@@ -481,6 +484,199 @@ static void test_trainer_checkpoint_and_resume(void) {
   adarts_genotype_free(g);
 }
 
+/* ---- Datasets from memory ---- */
+
+static void test_memory_dataset_validation(void) {
+  float pixels[2 * 1 * 2 * 2] = {0.f, 0.25f, 0.5f, 1.f, 0.1f, 0.2f, 0.3f, 0.4f};
+  unsigned char bytes[8] = {0, 1, 2, 3, 4, 5, 6, 255};
+  int64_t labels[2] = {0, 1};
+  int64_t bad_labels[2] = {0, 3};
+  adarts_dataset* d = NULL;
+  adarts_dataset* untouched = (adarts_dataset*)0x1;
+  char* info = NULL;
+  EXPECT_STATUS(adarts_dataset_from_memory(NULL, ADARTS_PIXELS_FLOAT32, 1.0, 2, 1, 2, 2, labels, 2, &d),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_dataset_from_memory(pixels, ADARTS_PIXELS_FLOAT32, 1.0, 2, 1, 2, 2, NULL, 2, &d),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_dataset_from_memory(pixels, ADARTS_PIXELS_FLOAT32, 1.0, 2, 1, 2, 2, labels, 2, NULL),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_dataset_from_memory(pixels, (adarts_pixel_type)7, 1.0, 2, 1, 2, 2, labels, 2, &untouched),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("pixel_type 7");
+  EXPECT_STATUS(adarts_dataset_from_memory(pixels, ADARTS_PIXELS_FLOAT32, 1.0, 0, 1, 2, 2, labels, 2, &untouched),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS(">= 1");
+  EXPECT_STATUS(adarts_dataset_from_memory(pixels, ADARTS_PIXELS_FLOAT32, 1.0, 2, 1, -2, 2, labels, 2, &untouched),
+                ADARTS_INVALID_ARGUMENT);
+  /* Sizes whose product overflows are refused before anything is read. */
+  EXPECT_STATUS(adarts_dataset_from_memory(pixels, ADARTS_PIXELS_FLOAT32, 1.0, 2, (int64_t)1 << 40, (int64_t)1 << 20,
+                                           2, labels, 2, &untouched),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("too large");
+  EXPECT_STATUS(adarts_dataset_from_memory(pixels, ADARTS_PIXELS_FLOAT32, 0.5, 2, 1, 2, 2, labels, 2, &untouched),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("scale must be 1");
+  EXPECT_STATUS(adarts_dataset_from_memory(bytes, ADARTS_PIXELS_UINT8, 0.0, 2, 1, 2, 2, labels, 2, &untouched),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_dataset_from_memory(bytes, ADARTS_PIXELS_UINT8, NAN, 2, 1, 2, 2, labels, 2, &untouched),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_dataset_from_memory(pixels, ADARTS_PIXELS_FLOAT32, 1.0, 2, 1, 2, 2, labels, 0, &untouched),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_dataset_from_memory(pixels, ADARTS_PIXELS_FLOAT32, 1.0, 2, 1, 2, 2, bad_labels, 3, &untouched),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("label 3 of image 1");
+  pixels[6] = NAN;
+  EXPECT_STATUS(adarts_dataset_from_memory(pixels, ADARTS_PIXELS_FLOAT32, 1.0, 2, 1, 2, 2, labels, 2, &untouched),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("pixel 2 of image 1");
+  pixels[6] = INFINITY;
+  EXPECT_STATUS(adarts_dataset_from_memory(pixels, ADARTS_PIXELS_FLOAT32, 1.0, 2, 1, 2, 2, labels, 2, &untouched),
+                ADARTS_INVALID_ARGUMENT);
+  EXPECT(untouched == (adarts_dataset*)0x1);
+  pixels[6] = 0.3f;
+  EXPECT_STATUS(adarts_dataset_from_memory(pixels, ADARTS_PIXELS_FLOAT32, 1.0, 2, 1, 2, 2, labels, 2, &d), ADARTS_OK);
+  pixels[0] = 99.f; /* copied: the caller's buffer is the caller's again */
+  EXPECT_STATUS(adarts_dataset_info(d, &info), ADARTS_OK);
+  EXPECT(strstr(info, "\"name\":\"memory\"") != NULL && strstr(info, "\"size\":2") != NULL &&
+         strstr(info, "\"height\":2") != NULL && strstr(info, "\"classes\":2") != NULL);
+  adarts_string_free(info);
+  adarts_dataset_free(d);
+  d = NULL;
+  EXPECT_STATUS(adarts_dataset_from_memory(bytes, ADARTS_PIXELS_UINT8, 1.0 / 255.0, 2, 1, 2, 2, labels, 2, &d),
+                ADARTS_OK);
+  adarts_dataset_free(d);
+  d = NULL;
+  EXPECT_STATUS(adarts_dataset_from_memory(bytes, ADARTS_PIXELS_UINT8, 1.0 / 100.0, 2, 1, 2, 2, labels, 2, &d),
+                ADARTS_OK);
+  adarts_dataset_free(d);
+}
+
+/* The first `n` images of an IDX pair (gzip, as Debian ships Fashion-MNIST), as bytes and labels. */
+static int read_idx_head(const char* dir, int n, unsigned char* images, int64_t* labels) {
+  char path[512];
+  unsigned char header[16], label_bytes[1024];
+  gzFile f;
+  int i, ok;
+  snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+  if ((f = gzopen(path, "rb")) == NULL) return 0;
+  ok = gzread(f, header, 16) == 16 && header[3] == 3 && gzread(f, images, (unsigned)(n * 28 * 28)) == n * 28 * 28;
+  gzclose(f);
+  snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", dir);
+  if (!ok || n > 1024 || (f = gzopen(path, "rb")) == NULL) return 0;
+  ok = gzread(f, header, 8) == 8 && header[3] == 1 && gzread(f, label_bytes, (unsigned)n) == n;
+  gzclose(f);
+  for (i = 0; ok && i < n; ++i) labels[i] = label_bytes[i];
+  return ok;
+}
+
+/* Steps a search on `d` and writes its normal and reduce alphas into `alphas` (2 x 14 x 8). */
+static void search_alphas(const adarts_dataset* d, const char* out_dir, float* alphas) {
+  char config[256];
+  adarts_search* s = NULL;
+  size_t n = 0;
+  snprintf(config, sizeof config,
+           "{\"channels\":4,\"layers\":2,\"batch_size\":8,\"epochs\":1,\"threads\":1,\"out_dir\":\"%s\"}", out_dir);
+  EXPECT_STATUS(adarts_search_create(config, d, &s), ADARTS_OK);
+  if (s == NULL) return;
+  EXPECT_STATUS(adarts_search_step(s, 3), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_alphas(s, "normal", alphas, 14 * 8, &n), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_alphas(s, "reduce", alphas + 14 * 8, 14 * 8, &n), ADARTS_OK);
+  adarts_search_free(s);
+}
+
+/* A search on an in-memory copy of IDX images (as bytes, and as float32
+ * byte / 255) ends with the alphas of the same search on the files, bit for bit. */
+static void test_memory_search_matches_files(void) {
+  enum { kImages = 64, kPixels = kImages * 28 * 28 };
+  static const char* dir = "/usr/share/datasets/fashion-mnist";
+  static unsigned char bytes[kPixels];
+  static float floats[kPixels];
+  int64_t labels[kImages];
+  float from_files[2 * 14 * 8], from_bytes[2 * 14 * 8], from_floats[2 * 14 * 8];
+  char spec[256];
+  adarts_dataset* files = NULL;
+  adarts_dataset* in_bytes = NULL;
+  adarts_dataset* in_floats = NULL;
+  int i;
+  if (!read_idx_head(dir, kImages, bytes, labels)) {
+    fprintf(stderr, "cannot read Fashion-MNIST from %s (Debian: dataset-fashion-mnist)\n", dir);
+    EXPECT(0);
+    return;
+  }
+  for (i = 0; i < kPixels; ++i) floats[i] = (float)bytes[i] / 255.0f;
+  snprintf(spec, sizeof spec, "{\"kind\":\"idx\",\"dir\":\"%s\",\"subset\":%d}", dir, kImages);
+  EXPECT_STATUS(adarts_dataset_open(spec, &files), ADARTS_OK);
+  EXPECT_STATUS(adarts_dataset_from_memory(bytes, ADARTS_PIXELS_UINT8, 1.0 / 255.0, kImages, 1, 28, 28, labels, 10,
+                                           &in_bytes),
+                ADARTS_OK);
+  EXPECT_STATUS(adarts_dataset_from_memory(floats, ADARTS_PIXELS_FLOAT32, 1.0, kImages, 1, 28, 28, labels, 10,
+                                           &in_floats),
+                ADARTS_OK);
+  search_alphas(files, "capi_c_test_memory_files", from_files);
+  search_alphas(in_bytes, "capi_c_test_memory_bytes", from_bytes);
+  search_alphas(in_floats, "capi_c_test_memory_floats", from_floats);
+  EXPECT(memcmp(from_files, from_bytes, sizeof from_files) == 0);
+  EXPECT(memcmp(from_files, from_floats, sizeof from_files) == 0);
+  adarts_dataset_free(files);
+  adarts_dataset_free(in_bytes);
+  adarts_dataset_free(in_floats);
+}
+
+/* ---- Metrics events ---- */
+
+typedef struct {
+  int calls;
+  char last[8192];
+} metrics_record;
+
+static void record_metrics(void* user, const char* metrics_json) {
+  metrics_record* r = (metrics_record*)user;
+  ++r->calls;
+  snprintf(r->last, sizeof r->last, "%s", metrics_json);
+}
+
+static void test_metrics_listener(void) {
+  static const char* search_config =
+      "{\"channels\":4,\"layers\":2,\"batch_size\":8,\"epochs\":3,\"threads\":1,\"out_dir\":\"capi_c_test_events\"}";
+  static const char* train_config =
+      "{\"channels\":4,\"layers\":3,\"batch_size\":16,\"epochs\":2,\"cutout\":0,\"auxiliary\":false,"
+      "\"threads\":1,\"out_dir\":\"capi_c_test_train_events\"}";
+  metrics_record record = {0, ""};
+  adarts_dataset* d = NULL;
+  adarts_search* s = NULL;
+  adarts_genotype* g = NULL;
+  adarts_trainer* t = NULL;
+  char* metrics = NULL;
+  EXPECT_STATUS(adarts_dataset_open(kSynthetic, &d), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_create(search_config, d, &s), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_set_metrics_listener(NULL, record_metrics, &record), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_search_set_metrics_listener(s, record_metrics, &record), ADARTS_OK);
+  EXPECT_STATUS(adarts_search_step(s, 3), ADARTS_OK); /* 4 steps an epoch: no epoch ended yet */
+  EXPECT(record.calls == 0);
+  EXPECT_STATUS(adarts_search_step(s, 1), ADARTS_OK);
+  EXPECT(record.calls == 1);
+  EXPECT_STATUS(adarts_search_metrics(s, &metrics), ADARTS_OK);
+  EXPECT(strcmp(record.last, metrics) == 0 && strstr(record.last, "\"epoch\":1") != NULL);
+  adarts_string_free(metrics);
+  EXPECT_STATUS(adarts_search_run_epoch(s, NULL, NULL), ADARTS_OK);
+  EXPECT(record.calls == 2 && strstr(record.last, "\"epoch\":2") != NULL);
+  EXPECT_STATUS(adarts_search_set_metrics_listener(s, NULL, NULL), ADARTS_OK); /* removed */
+  EXPECT_STATUS(adarts_search_run_epoch(s, NULL, NULL), ADARTS_OK);
+  EXPECT(record.calls == 2);
+  adarts_search_free(s);
+
+  record.calls = 0;
+  EXPECT_STATUS(adarts_genotype_from_darts_text(kDartsV2, &g), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_create(g, train_config, d, &t), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_set_metrics_listener(NULL, record_metrics, &record), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_set_metrics_listener(t, record_metrics, &record), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_run_epoch(t, NULL, NULL), ADARTS_OK);
+  EXPECT(record.calls == 1 && strstr(record.last, "\"epoch\":1") != NULL && strstr(record.last, "\"train_loss\"") != NULL);
+  adarts_trainer_free(t);
+  adarts_genotype_free(g);
+  adarts_dataset_free(d);
+}
+
 int main(void) {
   test_library();
   test_datasets();
@@ -490,6 +686,9 @@ int main(void) {
   test_genotypes();
   test_trainer();
   test_trainer_checkpoint_and_resume();
+  test_memory_dataset_validation();
+  test_memory_search_matches_files();
+  test_metrics_listener();
   printf("%d checks, %d failures\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -46,6 +46,10 @@
  *       Added within 0.2: data-parallel runs (world_size, rank, rendezvous,
  *       dist_backend, dist_timeout config keys; docs/distributed.md) and
  *       ADARTS_COMMUNICATION_ERROR.
+ *  0.3  adarts_dataset_from_memory (adarts_pixel_type), metrics events
+ *       (adarts_metrics_fn, adarts_search_set_metrics_listener,
+ *       adarts_trainer_set_metrics_listener), adarts_trainer_export_pytorch.
+ *       Additions only: a program built against 0.1 or 0.2 runs unchanged.
  */
 #ifndef ADARTS_ADARTS_H
 #define ADARTS_ADARTS_H
@@ -111,6 +115,17 @@ typedef struct adarts_trainer adarts_trainer;
 typedef int (*adarts_progress_fn)(void* user, int64_t epoch, int64_t step, int64_t steps_per_epoch,
                                   double loss, double accuracy);
 
+/* Each ended epoch's metrics line: the JSON object that goes to the run's
+ * metrics.jsonl (one line, no newline), called once the epoch's files and
+ * checkpoint are written. `metrics_json` is valid only during the call. */
+typedef void (*adarts_metrics_fn)(void* user, const char* metrics_json);
+
+/* The pixel type of images handed over in memory. */
+typedef enum adarts_pixel_type {
+  ADARTS_PIXELS_FLOAT32 = 0, /* float, the pixel values themselves */
+  ADARTS_PIXELS_UINT8 = 1    /* uint8_t, pixel = value * scale (1/255 for 8-bit images) */
+} adarts_pixel_type;
+
 /* ---- Library ---------------------------------------------------------- */
 
 /* The version of the loaded library (compare with ADARTS_VERSION_* of the
@@ -142,6 +157,25 @@ ADARTS_API void adarts_string_free(char* s);
  * Errors: ADARTS_PARSE_ERROR for a bad spec or file contents, ADARTS_IO_ERROR
  * for missing files. */
 ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_dataset_open(const char* spec_json, adarts_dataset** out);
+/* Makes a dataset of images and labels the caller holds in memory, copying
+ * them (the caller's buffers may be freed after the call). `images`: `count`
+ * images, row-major [count][channels][height][width], of `pixel_type`; for
+ * ADARTS_PIXELS_UINT8, pixel = value * `scale` (1.0/255 for 8-bit images), for
+ * ADARTS_PIXELS_FLOAT32 `scale` must be 1. `labels`: `count` int64 in
+ * [0, `classes`). Pixels that are exactly bytes / 255 (8-bit images, or float
+ * images computed from them as (float)byte / 255.0f) are stored as bytes: a
+ * quarter of the memory, and a search on them is bit-identical to one on the
+ * same images read from files. Its info's "name" is "memory".
+ * Out: *out, free with adarts_dataset_free.
+ * Errors: ADARTS_INVALID_ARGUMENT for a size < 1 or one too large, an unknown
+ * pixel type, a bad scale, a label out of range or a non-finite pixel (the
+ * message names the image and pixel). */
+ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_dataset_from_memory(const void* images,
+                                                                           adarts_pixel_type pixel_type, double scale,
+                                                                           int64_t count, int64_t channels,
+                                                                           int64_t height, int64_t width,
+                                                                           const int64_t* labels, int64_t classes,
+                                                                           adarts_dataset** out);
 /* Releases a dataset; NULL is accepted.
  * Errors: never fails. */
 ADARTS_API void adarts_dataset_free(adarts_dataset* dataset);
@@ -180,6 +214,13 @@ ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_search_run_epoch(adarts_s
 /* Asks a running adarts_search_run_epoch to stop after its current step.
  * Safe from any thread. */
 ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_search_cancel(adarts_search* search);
+/* Calls `listener` with each epoch's metrics line from now on, on the thread
+ * of the call that ends the epoch (adarts_search_step, adarts_search_run_epoch),
+ * with `user`; NULL removes it. `user` must stay valid while it is set. In a
+ * data-parallel run every rank's listener is called with the same line. */
+ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_search_set_metrics_listener(adarts_search* search,
+                                                                                   adarts_metrics_fn listener,
+                                                                                   void* user);
 /* Where the search is.
  * Out: *out_json = {"epoch","step_in_epoch","steps_per_epoch","epochs",
  * "weight_lr"}; free with adarts_string_free. */
@@ -300,6 +341,11 @@ ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_trainer_run_epoch(adarts_
 /* Asks a running adarts_trainer_run_epoch to stop after its current step.
  * Safe from any thread. */
 ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_trainer_cancel(adarts_trainer* trainer);
+/* Calls `listener` with each training epoch's metrics line from now on, as
+ * adarts_search_set_metrics_listener (from adarts_trainer_run_epoch). */
+ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_trainer_set_metrics_listener(adarts_trainer* trainer,
+                                                                                    adarts_metrics_fn listener,
+                                                                                    void* user);
 /* Evaluates on `data`, or on the config's test set when NULL.
  * Out: *out_json = {"loss","top1","top5","samples"}; free with adarts_string_free. */
 ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_trainer_evaluate(adarts_trainer* trainer,
