@@ -29,4 +29,10 @@ namespace Adarts {
   /// stop after this step. It must not call into the same Search or Trainer (except Cancel).
   /// An exception it throws stops the epoch and is rethrown by RunEpoch.</summary>
   public delegate bool ProgressHandler(Progress progress);
+
+  /// <summary>Receives each ended epoch's metrics, the JSON line that goes to the run's
+  /// metrics.jsonl, on the thread of the Step or RunEpoch call that ended the epoch. It must not
+  /// call into the same Search or Trainer. An exception it throws is rethrown by that call once
+  /// it returns (the epoch is complete; later lines of that call are not delivered).</summary>
+  public delegate void MetricsHandler(string metricsJson);
 }

@@ -5,6 +5,9 @@ namespace Adarts {
   /// safe from any thread. Not for use from two threads at once otherwise.</summary>
   public sealed class Search : IDisposable {
     readonly SearchHandle handle;
+#pragma warning disable 414  // only held: the native side calls the delegate, nothing here reads it
+    AdartsNativePINVOKE.MetricsDelegate metrics;  // kept alive while it is set
+#pragma warning restore 414
 
     /// <summary>A search from a JSON config (the `adarts search` keys); on a copy of
     /// <paramref name="dataset"/>, or on the config's data set when null.</summary>
@@ -40,6 +43,14 @@ namespace Adarts {
 
     /// <summary>Runs <paramref name="steps"/> search steps; an epoch's last step ends it.</summary>
     public void Step(long steps = 1) { AdartsNative.adarts_search_step(Handle, steps); }
+
+    /// <summary>Calls <paramref name="handler"/> with each ended epoch's metrics line from now on
+    /// (null removes it); see MetricsHandler.</summary>
+    public void SetMetricsListener(MetricsHandler handler) {
+      var trampoline = AdartsNativePINVOKE.MetricsTrampoline.Wrap(handler);
+      AdartsNative.adarts_search_set_metrics_listener(Handle, trampoline);
+      metrics = trampoline;
+    }
 
     /// <summary>Runs the rest of the current epoch and ends it. Returns false when the handler
     /// or Cancel stopped it (the epoch stays open: call again to go on).</summary>

@@ -5,6 +5,9 @@ namespace Adarts {
   /// safe from any thread.</summary>
   public sealed class Trainer : IDisposable {
     readonly TrainerHandle handle;
+#pragma warning disable 414  // only held: the native side calls the delegate, nothing here reads it
+    AdartsNativePINVOKE.MetricsDelegate metrics;  // kept alive while it is set
+#pragma warning restore 414
 
     Trainer(TrainerHandle handle) { this.handle = handle; }
 
@@ -46,6 +49,14 @@ namespace Adarts {
         if (handle.IsClosed) throw new ObjectDisposedException("Trainer");
         return handle;
       }
+    }
+
+    /// <summary>Calls <paramref name="handler"/> with each ended epoch's metrics line from now on
+    /// (null removes it); see MetricsHandler.</summary>
+    public void SetMetricsListener(MetricsHandler handler) {
+      var trampoline = AdartsNativePINVOKE.MetricsTrampoline.Wrap(handler);
+      AdartsNative.adarts_trainer_set_metrics_listener(Handle, trampoline);
+      metrics = trampoline;
     }
 
     /// <summary>One training epoch; false when the handler or Cancel stopped it.</summary>

@@ -120,6 +120,35 @@ ADARTS_CSHARP_HANDLE(adarts_trainer, TrainerHandle)
   $2 = 0;
 %}
 
+/* In-memory datasets: the public Dataset.FromMemory pins managed memory and
+ * passes its addresses to adarts_csharp_dataset_from_memory (below: SWIG
+ * takes int64_t for long long, which int64_t* is not here). */
+%ignore adarts_dataset_from_memory;
+%typemap(ctype) const void* images, const void* labels "void*"
+%typemap(imtype) const void* images, const void* labels "global::System.IntPtr"
+%typemap(cstype) const void* images, const void* labels "global::System.IntPtr"
+%typemap(csin) const void* images, const void* labels "$csinput"
+%typemap(in) const void* images, const void* labels %{ $1 = $input; %}
+%inline %{
+static adarts_status adarts_csharp_dataset_from_memory(const void* images, adarts_pixel_type pixel_type, double scale,
+                                                       int64_t count, int64_t channels, int64_t height, int64_t width,
+                                                       const void* labels, int64_t classes, adarts_dataset** out) {
+  return adarts_dataset_from_memory(images, pixel_type, scale, count, channels, height, width,
+                                    (const int64_t*)labels, classes, out);
+}
+%}
+
+/* Metrics listeners: a MetricsDelegate the owner (Search, Trainer) keeps alive
+ * while it is set (MetricsTrampoline below), or null. */
+%typemap(ctype) (adarts_metrics_fn listener, void* user) "adarts_metrics_fn"
+%typemap(imtype) (adarts_metrics_fn listener, void* user) "AdartsNativePINVOKE.MetricsDelegate"
+%typemap(cstype) (adarts_metrics_fn listener, void* user) "AdartsNativePINVOKE.MetricsDelegate"
+%typemap(csin) (adarts_metrics_fn listener, void* user) "$csinput"
+%typemap(in) (adarts_metrics_fn listener, void* user) %{
+  $1 = $input;
+  $2 = 0;
+%}
+
 %pragma(csharp) imclasscode = %{
   // A managed exception waiting to be thrown on this thread: one from a
   // progress callback (first) or one for a non-OK status.
@@ -166,6 +195,30 @@ ADARTS_CSHARP_HANDLE(adarts_trainer, TrainerHandle)
     }
   }
 
+  [global::System.Runtime.InteropServices.UnmanagedFunctionPointer(global::System.Runtime.InteropServices.CallingConvention.Cdecl)]
+  internal delegate void MetricsDelegate(global::System.IntPtr user, global::System.IntPtr line);
+  // Calls the handler with the line (UTF-8 in the native string); an
+  // exception is kept and thrown after the native call that ended the epoch
+  // returns (later lines of that call are not delivered).
+  internal sealed class MetricsTrampoline {
+    readonly Adarts.MetricsHandler handler;
+    MetricsTrampoline(Adarts.MetricsHandler handler) { this.handler = handler; }
+    internal static MetricsDelegate Wrap(Adarts.MetricsHandler handler) {
+      return handler == null ? null : new MetricsDelegate(new MetricsTrampoline(handler).Call);
+    }
+    void Call(global::System.IntPtr user, global::System.IntPtr line) {
+      if (Pending.IsPending) return;
+      try {
+        int n = 0;
+        while (global::System.Runtime.InteropServices.Marshal.ReadByte(line, n) != 0) ++n;
+        var bytes = new byte[n];
+        global::System.Runtime.InteropServices.Marshal.Copy(line, bytes, 0, n);
+        handler(global::System.Text.Encoding.UTF8.GetString(bytes));
+      } catch (global::System.Exception e) {
+        Pending.Set(e);
+      }
+    }
+  }
   static readonly ErrorDelegate errorDelegate = new ErrorDelegate(OnError);
 
   static void OnError(int status, string message) {

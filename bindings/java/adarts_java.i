@@ -12,6 +12,7 @@
 
 %{
 #include <stdint.h>
+#include <stdio.h>
 
 /* A Java string from UTF-8 (NewStringUTF expects modified UTF-8). */
 static jstring adarts_java_string(JNIEnv* jenv, const char* s) {
@@ -209,6 +210,201 @@ static int adarts_java_progress(void* user, int64_t epoch, int64_t step, int64_t
     $1 = adarts_java_progress;
     $2 = &ctx;
   }
+%}
+
+/* ---- Datasets from memory and metrics listeners ----
+ * Java arrays and buffers have lengths and JNI needs the calling thread's
+ * JNIEnv, so these come through small helpers (adarts_java_*) instead of the
+ * C functions themselves, which are not wrapped. */
+%ignore adarts_dataset_from_memory;
+%ignore adarts_search_set_metrics_listener;
+%ignore adarts_trainer_set_metrics_listener;
+
+%typemap(in, numinputs = 0) JNIEnv* jenv_ %{ $1 = jenv; %}
+%typemap(jni) jobject metrics "jobject"
+%typemap(jtype) jobject metrics "MetricsListener"
+%typemap(jstype) jobject metrics "MetricsListener"
+%typemap(javain) jobject metrics "$javainput"
+%typemap(in) jobject metrics %{ $1 = $input; %}
+%typemap(jni) jobject float_buffer "jobject"
+%typemap(jtype) jobject float_buffer "java.nio.FloatBuffer"
+%typemap(jstype) jobject float_buffer "java.nio.FloatBuffer"
+%typemap(javain) jobject float_buffer "$javainput"
+%typemap(in) jobject float_buffer %{ $1 = $input; %}
+
+%{
+/* A metrics listener for the duration of one call: the call's JNIEnv and a
+ * local reference to the ai.adarts.MetricsListener. */
+typedef struct AdartsJavaMetrics {
+  JNIEnv* env;
+  jobject listener;
+  jmethodID method;
+} AdartsJavaMetrics;
+
+/* The C trampoline: calls MetricsListener.onMetrics(String). A Throwable is
+ * kept, thrown again when the call returns; later lines of the call are not delivered. */
+static void adarts_java_metrics(void* user, const char* line) {
+  AdartsJavaMetrics* ctx = (AdartsJavaMetrics*)user;
+  JNIEnv* jenv = ctx->env;
+  if (adarts_java_pending || jenv->ExceptionCheck()) return;
+  jstring s = adarts_java_string(jenv, line);
+  if (s) {
+    jenv->CallVoidMethod(ctx->listener, ctx->method, s);
+    jenv->DeleteLocalRef(s);
+  }
+  if (jenv->ExceptionCheck()) {
+    jthrowable t = jenv->ExceptionOccurred();
+    jenv->ExceptionClear();
+    adarts_java_pending = (jthrowable)jenv->NewGlobalRef(t);
+    jenv->DeleteLocalRef(t);
+  }
+}
+
+/* Fills `ctx` for `listener` (non-null); 0 with a Java exception pending when the method is missing. */
+static int adarts_java_metrics_init(JNIEnv* jenv, jobject listener, AdartsJavaMetrics* ctx) {
+  jclass cls = jenv->FindClass("ai/adarts/MetricsListener");
+  if (!cls) return 0;
+  ctx->env = jenv;
+  ctx->listener = listener;
+  ctx->method = jenv->GetMethodID(cls, "onMetrics", "(Ljava/lang/String;)V");
+  jenv->DeleteLocalRef(cls);
+  return ctx->method != 0;
+}
+
+/* count x channels x height x width, or -1 when a factor is < 1 or the product passes `limit`. */
+static int64_t adarts_java_pixels(jlong count, jlong channels, jlong height, jlong width, int64_t limit) {
+  int64_t n = 1;
+  const jlong factors[4] = {count, channels, height, width};
+  for (int i = 0; i < 4; ++i) {
+    if (factors[i] < 1 || __builtin_mul_overflow(n, (int64_t)factors[i], &n) || n > limit) return -1;
+  }
+  return n;
+}
+
+/* Checks that `available` values hold the images and `labels` one label per image;
+ * else throws IllegalArgumentException and returns 0. */
+static int adarts_java_check_sizes(JNIEnv* jenv, int64_t available, jlong count, jlong channels, jlong height,
+                                   jlong width, jlongArray labels) {
+  char message[256];
+  const int64_t pixels = adarts_java_pixels(count, channels, height, width, available);
+  const jsize label_count = labels ? jenv->GetArrayLength(labels) : 0;
+  if (!labels) {
+    snprintf(message, sizeof message, "labels is null");
+  } else if (pixels < 0 || pixels != available) {
+    snprintf(message, sizeof message,
+             "the images hold %lld values; a shape of (%lld, %lld, %lld, %lld) needs their product",
+             (long long)available, (long long)count, (long long)channels, (long long)height, (long long)width);
+  } else if ((jlong)label_count != count) {
+    snprintf(message, sizeof message, "%d labels for %lld images", (int)label_count, (long long)count);
+  } else {
+    return 1;
+  }
+  jclass cls = jenv->FindClass("java/lang/IllegalArgumentException");
+  if (cls) jenv->ThrowNew(cls, message);
+  return 0;
+}
+
+/* adarts_dataset_from_memory on pinned Java data (no JNI calls in between). */
+static adarts_status adarts_java_from_pinned(JNIEnv* jenv, const void* images, adarts_pixel_type type, double scale,
+                                             jlong count, jlong channels, jlong height, jlong width,
+                                             jlongArray labels, jlong classes, adarts_dataset** out) {
+  jlong* l = (jlong*)jenv->GetPrimitiveArrayCritical(labels, 0);
+  if (!l) return ADARTS_OK; /* OutOfMemoryError pending */
+  adarts_status status = adarts_dataset_from_memory(images, type, scale, count, channels, height, width,
+                                                    (const int64_t*)l, classes, out);
+  jenv->ReleasePrimitiveArrayCritical(labels, l, JNI_ABORT);
+  return status;
+}
+%}
+
+%inline %{
+/* Datasets from a float[] or byte[] (pixel = byte * scale), or from a direct
+ * FloatBuffer from its position; shape (count, channels, height, width); labels long[]. */
+static adarts_status adarts_java_dataset_from_floats(JNIEnv* jenv_, jfloatArray images, jlong count, jlong channels,
+                                                     jlong height, jlong width, jlongArray labels, jlong classes,
+                                                     adarts_dataset** out) {
+  JNIEnv* jenv = jenv_;
+  if (!images || !adarts_java_check_sizes(jenv, jenv->GetArrayLength(images), count, channels, height, width, labels)) {
+    if (!images) jenv->ThrowNew(jenv->FindClass("java/lang/IllegalArgumentException"), "images is null");
+    return ADARTS_OK;
+  }
+  void* pixels = jenv->GetPrimitiveArrayCritical(images, 0);
+  if (!pixels) return ADARTS_OK;
+  adarts_status status = adarts_java_from_pinned(jenv, pixels, ADARTS_PIXELS_FLOAT32, 1.0, count, channels, height,
+                                                 width, labels, classes, out);
+  jenv->ReleasePrimitiveArrayCritical(images, pixels, JNI_ABORT);
+  return status;
+}
+
+static adarts_status adarts_java_dataset_from_bytes(JNIEnv* jenv_, jbyteArray images, double scale, jlong count,
+                                                    jlong channels, jlong height, jlong width, jlongArray labels,
+                                                    jlong classes, adarts_dataset** out) {
+  JNIEnv* jenv = jenv_;
+  if (!images || !adarts_java_check_sizes(jenv, jenv->GetArrayLength(images), count, channels, height, width, labels)) {
+    if (!images) jenv->ThrowNew(jenv->FindClass("java/lang/IllegalArgumentException"), "images is null");
+    return ADARTS_OK;
+  }
+  void* pixels = jenv->GetPrimitiveArrayCritical(images, 0);
+  if (!pixels) return ADARTS_OK;
+  adarts_status status = adarts_java_from_pinned(jenv, pixels, ADARTS_PIXELS_UINT8, scale, count, channels, height,
+                                                 width, labels, classes, out);
+  jenv->ReleasePrimitiveArrayCritical(images, pixels, JNI_ABORT);
+  return status;
+}
+
+static adarts_status adarts_java_dataset_from_buffer(JNIEnv* jenv_, jobject float_buffer, jlong position,
+                                                     jlong remaining, jlong count, jlong channels, jlong height,
+                                                     jlong width, jlongArray labels, jlong classes,
+                                                     adarts_dataset** out) {
+  JNIEnv* jenv = jenv_;
+  float* base = float_buffer ? (float*)jenv->GetDirectBufferAddress(float_buffer) : 0;
+  if (!base || position < 0 || remaining < 0 ||
+      jenv->GetDirectBufferCapacity(float_buffer) < position + remaining) {
+    jenv->ThrowNew(jenv->FindClass("java/lang/IllegalArgumentException"),
+                   "images must be a direct FloatBuffer in native byte order (use float[] for heap buffers)");
+    return ADARTS_OK;
+  }
+  if (!adarts_java_check_sizes(jenv, remaining, count, channels, height, width, labels)) return ADARTS_OK;
+  return adarts_java_from_pinned(jenv, base + position, ADARTS_PIXELS_FLOAT32, 1.0, count, channels, height, width,
+                                 labels, classes, out);
+}
+
+/* adarts_search_step, adarts_search_run_epoch and adarts_trainer_run_epoch
+ * with `metrics` (may be null) set as the metrics listener for the call. */
+static adarts_status adarts_java_search_step(JNIEnv* jenv_, adarts_search* search, int64_t steps, jobject metrics) {
+  AdartsJavaMetrics ctx;
+  if (metrics && !adarts_java_metrics_init(jenv_, metrics, &ctx)) return ADARTS_OK;
+  adarts_status status = adarts_search_set_metrics_listener(search, metrics ? adarts_java_metrics : 0, &ctx);
+  if (status != ADARTS_OK) return status;
+  status = adarts_search_step(search, steps);
+  adarts_status cleared = adarts_search_set_metrics_listener(search, 0, 0);
+  (void)cleared; /* cannot fail for a valid handle */
+  return status;
+}
+
+static adarts_status adarts_java_search_run_epoch(JNIEnv* jenv_, adarts_search* search, adarts_progress_fn progress,
+                                                  void* user, jobject metrics) {
+  AdartsJavaMetrics ctx;
+  if (metrics && !adarts_java_metrics_init(jenv_, metrics, &ctx)) return ADARTS_OK;
+  adarts_status status = adarts_search_set_metrics_listener(search, metrics ? adarts_java_metrics : 0, &ctx);
+  if (status != ADARTS_OK) return status;
+  status = adarts_search_run_epoch(search, progress, user);
+  adarts_status cleared = adarts_search_set_metrics_listener(search, 0, 0);
+  (void)cleared;
+  return status;
+}
+
+static adarts_status adarts_java_trainer_run_epoch(JNIEnv* jenv_, adarts_trainer* trainer,
+                                                   adarts_progress_fn progress, void* user, jobject metrics) {
+  AdartsJavaMetrics ctx;
+  if (metrics && !adarts_java_metrics_init(jenv_, metrics, &ctx)) return ADARTS_OK;
+  adarts_status status = adarts_trainer_set_metrics_listener(trainer, metrics ? adarts_java_metrics : 0, &ctx);
+  if (status != ADARTS_OK) return status;
+  status = adarts_trainer_run_epoch(trainer, progress, user);
+  adarts_status cleared = adarts_trainer_set_metrics_listener(trainer, 0, 0);
+  (void)cleared;
+  return status;
+}
 %}
 
 /* Refuse to load against a library of another major version. */

@@ -74,6 +74,42 @@ static int adarts_python_progress(void* user, int64_t epoch, int64_t step, int64
 }
 %}
 
+%{
+/* The metrics trampoline: calls the Python callable (user) with the line (a
+ * str), holding the GIL. An exception is caught and kept, raised again when
+ * the C call that ended the epoch returns; later lines of that call are not
+ * delivered. */
+static void adarts_python_metrics(void* user, const char* line) {
+  PyGILState_STATE gil = PyGILState_Ensure();
+  if (!adarts_pending_type) {
+    PyObject* result = PyObject_CallFunction((PyObject*)user, "s", line);
+    if (result) {
+      Py_DECREF(result);
+    } else {
+      PyErr_Fetch(&adarts_pending_type, &adarts_pending_value, &adarts_pending_traceback);
+      if (!adarts_pending_type) {
+        Py_INCREF(PyExc_SystemError);
+        adarts_pending_type = PyExc_SystemError;
+      }
+    }
+  }
+  PyGILState_Release(gil);
+}
+
+/* The single-character struct code of a buffer's items ('B', 'f', 'q', ...),
+ * or 0 for a byte order that is not this machine's. */
+static char adarts_python_item_code(const Py_buffer* b) {
+  const char* f = b->format ? b->format : "B";
+  if (*f == '@' || *f == '=') ++f;
+#if PY_LITTLE_ENDIAN
+  else if (*f == '<') ++f;
+#else
+  else if (*f == '>' || *f == '!') ++f;
+#endif
+  return (f[0] != 0 && f[1] == 0) ? f[0] : 0;
+}
+%}
+
 %init %{
   adarts_python_error = PyErr_NewExceptionWithDoc(
       "adarts.AdartsError",
@@ -149,6 +185,25 @@ static int adarts_python_progress(void* user, int64_t epoch, int64_t step, int64
   }
 %}
 
+/* Metrics listeners: a callable taking the line (a str), or None. The caller
+ * (adarts.Search / adarts.Trainer) keeps a reference while it is set. */
+%typemap(in) (adarts_metrics_fn listener, void* user) %{
+  $1 = 0;
+  $2 = 0;
+  if ($input != Py_None) {
+    if (!PyCallable_Check($input)) {
+      PyErr_SetString(PyExc_TypeError, "the metrics listener must be callable or None");
+      SWIG_fail;
+    }
+    $1 = adarts_python_metrics;
+    $2 = (void*)$input;
+  }
+%}
+
+/* In-memory datasets come through adarts_python_dataset_from_buffers (below). */
+%ignore adarts_dataset_from_memory;
+
+%nothread adarts_python_dataset_from_buffers;
 %nothread adarts_error_class; /* these touch Python objects: they keep the GIL */
 %nothread adarts_set_status_type;
 %inline %{
@@ -156,6 +211,53 @@ static int adarts_python_progress(void* user, int64_t epoch, int64_t step, int64
 static PyObject* adarts_error_class(void) {
   Py_XINCREF(adarts_python_error);
   return adarts_python_error;
+}
+
+/* adarts_dataset_from_memory on two objects with the buffer protocol (numpy
+ * arrays, array.array, memoryview, bytes, ...), read in place: `images`
+ * C-contiguous float32 ('f') or uint8 ('B') values, count x channels x height
+ * x width of them; `labels` C-contiguous int64, `count` of them. `scale` None:
+ * 1 for float32, 1/255 for uint8. Keeps the GIL: the buffers cannot change
+ * while the library copies them. Returns the dataset handle. */
+static PyObject* adarts_python_dataset_from_buffers(PyObject* images, PyObject* labels, long long count,
+                                                    long long channels, long long height, long long width,
+                                                    long long classes, PyObject* scale) {
+  Py_buffer ib, lb;
+  PyObject* result = 0;
+  long long pixels = 0;
+  if (PyObject_GetBuffer(images, &ib, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) return 0;
+  if (PyObject_GetBuffer(labels, &lb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) {
+    PyBuffer_Release(&ib);
+    return 0;
+  }
+  const char icode = adarts_python_item_code(&ib), lcode = adarts_python_item_code(&lb);
+  const int bytes = icode == 'B' && ib.itemsize == 1;
+  adarts_dataset* dataset = 0;
+  adarts_status status = ADARTS_OK;
+  double s = bytes ? 1.0 / 255.0 : 1.0;
+  if (!bytes && !(icode == 'f' && ib.itemsize == 4)) {
+    PyErr_Format(PyExc_TypeError, "images must hold float32 ('f') or uint8 ('B') values, not '%s' of %zd bytes",
+                 ib.format ? ib.format : "B", ib.itemsize);
+  } else if (!((lcode == 'q' || lcode == 'l') && lb.itemsize == 8)) {
+    PyErr_Format(PyExc_TypeError, "labels must hold int64 values ('q'), not '%s' of %zd bytes",
+                 lb.format ? lb.format : "B", lb.itemsize);
+  } else if (count < 1 || channels < 1 || height < 1 || width < 1 ||
+             __builtin_mul_overflow(count, channels, &pixels) || __builtin_mul_overflow(pixels, height, &pixels) ||
+             __builtin_mul_overflow(pixels, width, &pixels) || pixels != (long long)(ib.len / ib.itemsize)) {
+    PyErr_Format(PyExc_ValueError, "images hold %zd values; a shape of (%lld, %lld, %lld, %lld) needs their product",
+                 ib.len / ib.itemsize, count, channels, height, width);
+  } else if (count != (long long)(lb.len / lb.itemsize)) {
+    PyErr_Format(PyExc_ValueError, "%zd labels for %lld images", lb.len / lb.itemsize, count);
+  } else if (scale != Py_None && (s = PyFloat_AsDouble(scale), PyErr_Occurred())) {
+    /* TypeError from PyFloat_AsDouble */
+  } else {
+    status = adarts_dataset_from_memory(ib.buf, bytes ? ADARTS_PIXELS_UINT8 : ADARTS_PIXELS_FLOAT32, s, count,
+                                        channels, height, width, (const int64_t*)lb.buf, classes, &dataset);
+    if (adarts_python_check(status)) result = SWIG_NewPointerObj((void*)dataset, SWIGTYPE_p_adarts_dataset, 0);
+  }
+  PyBuffer_Release(&lb);
+  PyBuffer_Release(&ib);
+  return result;
 }
 
 /* The type AdartsError.status is made of (adarts.Status), called with the code. */

@@ -30,7 +30,7 @@ from . import native
 from . import _native as _c  # the C extension (its functions outlive native.py at shutdown)
 
 __all__ = [
-    "ABI_MAJOR", "AdartsError", "Status", "Progress", "Dataset", "Search", "Genotype", "Trainer",
+    "ABI_MAJOR", "AdartsError", "Status", "Progress", "MetricsListener", "Dataset", "Search", "Genotype", "Trainer",
     "version", "version_string", "build_info",
 ]
 
@@ -153,6 +153,18 @@ class _Handle:
             pass
 
 
+#: A metrics listener: called with each ended epoch's metrics (the dict of its metrics.jsonl line).
+MetricsListener = Callable[[dict], None]
+
+
+def _set_metrics_listener(owner: "_Handle", set_listener, listener: Optional[MetricsListener]) -> None:
+    if listener is not None and not callable(listener):
+        raise TypeError("the metrics listener must be callable or None")
+    call = None if listener is None else (lambda line: listener(json.loads(line)))
+    set_listener(owner._h, call)
+    owner._metrics_listener = call  # the C side holds a borrowed pointer to it
+
+
 def _run_epoch(run, handle, progress) -> bool:
     try:
         run(handle, _native_progress(progress))
@@ -179,6 +191,27 @@ class Dataset(_Handle):
                   classes: int = 10, seed: int = 1) -> "Dataset":
         return cls.open({"kind": "synthetic", "size": size, "channels": channels, "height": height,
                          "width": width, "classes": classes, "seed": seed})
+
+    @classmethod
+    def from_memory(cls, images, labels, classes: int, shape: Optional[Tuple[int, int, int, int]] = None,
+                    scale: Optional[float] = None) -> "Dataset":
+        """Images and labels held in memory, copied (adarts_dataset_from_memory).
+
+        `images`: any C-contiguous object with the buffer protocol (a numpy array,
+        ``array.array``, ``memoryview``, ``bytes``) of float32 pixels, or of uint8 values
+        whose pixels are value * `scale` (default 1/255); read in place, never through
+        Python lists. `shape` is (count, channels, height, width), taken from `images`
+        when it is 4-D. `labels`: int64 values in [0, classes), one per image (numpy
+        int64, ``array.array("q")``). Float pixels that are exactly bytes / 255 are
+        stored as bytes and give the same search as the images read from files."""
+        if shape is None:
+            with memoryview(images) as view:
+                shape = view.shape
+            if len(shape) != 4:
+                raise ValueError("images are %d-dimensional: give shape=(count, channels, height, width)" % len(shape))
+        count, channels, height, width = (int(n) for n in shape)
+        return cls(native.adarts_python_dataset_from_buffers(images, labels, count, channels, height, width,
+                                                             int(classes), scale))
 
     def info(self) -> dict:
         """{"name", "size", "channels", "height", "width", "classes"}."""
@@ -263,6 +296,12 @@ class Search(_Handle):
         by the callback stops the epoch and propagates."""
         return _run_epoch(native.adarts_search_run_epoch, self._h, progress)
 
+    def set_metrics_listener(self, listener: Optional[MetricsListener]) -> None:
+        """Calls `listener` with each ended epoch's metrics (a dict, the metrics.jsonl line) from
+        now on, on the thread of the step() or run_epoch() that ended the epoch; None removes it.
+        An exception it raises propagates from that call, once the epoch is complete."""
+        _set_metrics_listener(self, native.adarts_search_set_metrics_listener, listener)
+
     def cancel(self) -> None:
         """Asks a running run_epoch to stop after its current step. Safe from any thread."""
         with self._lock:
@@ -329,6 +368,10 @@ class Trainer(_Handle):
     def run_epoch(self, progress: Optional[ProgressCallback] = None) -> bool:
         """One training epoch; False when the callback or cancel() stopped it."""
         return _run_epoch(native.adarts_trainer_run_epoch, self._h, progress)
+
+    def set_metrics_listener(self, listener: Optional[MetricsListener]) -> None:
+        """Calls `listener` with each ended training epoch's metrics (a dict), as Search's."""
+        _set_metrics_listener(self, native.adarts_trainer_set_metrics_listener, listener)
 
     def cancel(self) -> None:
         """Asks a running run_epoch to stop after its current step. Safe from any thread."""

@@ -3,6 +3,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.IO.Compression;
 using System.Linq;
 using System.Reflection;
 using System.Threading;
@@ -335,6 +336,102 @@ static class AdartsTests {
     }
     var e = Throws<AdartsException>(() => Trainer.Load("/no/such/model.pt"), "missing model");
     Equal(Status.IoError, e.Status, "status");
+  }
+
+  // ---- Datasets from memory: the same search as on the files, bit for bit ----
+  const string FashionMnist = "/usr/share/datasets/fashion-mnist";
+  const int Count = 64;
+
+  static byte[] GzipHead(string name, int skip, int n) {
+    using (var file = File.OpenRead(Path.Combine(FashionMnist, name)))
+    using (var gz = new GZipStream(file, CompressionMode.Decompress)) {
+      var bytes = new byte[skip + n];
+      int read = 0, got;
+      while (read < bytes.Length && (got = gz.Read(bytes, read, bytes.Length - read)) > 0) read += got;
+      Equal(bytes.Length, read, name + " bytes");
+      return bytes.Skip(skip).ToArray();
+    }
+  }
+
+  static float[] AlphasAfterSteps(Dataset d, string name) {
+    using (var s = new Search(SearchConfig(name).Replace("\"epochs\":2", "\"epochs\":1"), d)) {
+      s.Step(3);
+      return s.Alphas("normal").Concat(s.Alphas("reduce")).ToArray();
+    }
+  }
+
+  [Test]
+  static void InMemoryDatasetsGiveTheAlphasOfTheFiles() {
+    byte[] images = GzipHead("train-images-idx3-ubyte.gz", 16, Count * 28 * 28);
+    long[] labels = GzipHead("train-labels-idx1-ubyte.gz", 8, Count).Select(b => (long)b).ToArray();
+    var padded = new float[images.Length + 5];  // the span is a slice of it
+    for (int i = 0; i < images.Length; ++i) padded[i + 5] = images[i] / 255f;
+    float[] reference;
+    using (var files = Dataset.Open("{\"kind\":\"idx\",\"dir\":\"" + FashionMnist + "\",\"subset\":" + Count + "}")) {
+      reference = AlphasAfterSteps(files, "memory_files");
+    }
+    using (var d = Dataset.FromMemory(new ReadOnlySpan<float>(padded, 5, images.Length), labels, Count, 1, 28, 28, 10)) {
+      Check(d.Info().Contains("\"name\":\"memory\""), "info: " + d.Info());
+      Check(reference.SequenceEqual(AlphasAfterSteps(d, "memory_span")), "span: the alphas of the files");
+    }
+    using (var d = Dataset.FromMemory(padded.Skip(5).ToArray(), labels, Count, 1, 28, 28, 10)) {
+      Check(reference.SequenceEqual(AlphasAfterSteps(d, "memory_array")), "array: the alphas of the files");
+    }
+    using (var d = Dataset.FromMemory(images, 1.0 / 255, labels, Count, 1, 28, 28, 10)) {
+      Check(reference.SequenceEqual(AlphasAfterSteps(d, "memory_bytes")), "bytes: the alphas of the files");
+    }
+  }
+
+  [Test]
+  static void BadInMemoryDataAreClearErrors() {
+    var pixels = new float[8];
+    var labels = new long[] {0, 1};
+    var e = Throws<ArgumentException>(() => Dataset.FromMemory(pixels, labels, 2, 1, 2, 3, 2), "shape");
+    Check(e.Message.Contains("hold 8 values"), e.Message);
+    Throws<ArgumentException>(() => Dataset.FromMemory(pixels, new long[] {0}, 2, 1, 2, 2, 2), "label count");
+    Throws<ArgumentNullException>(() => Dataset.FromMemory((float[])null, labels, 2, 1, 2, 2, 2), "null");
+    var bad = Throws<AdartsException>(() => Dataset.FromMemory(pixels, new long[] {0, 9}, 2, 1, 2, 2, 2), "label");
+    Equal(Status.InvalidArgument, bad.Status, "status");
+    Check(bad.Message.Contains("label 9 of image 1"), bad.Message);
+    pixels[6] = float.NaN;
+    bad = Throws<AdartsException>(() => Dataset.FromMemory(pixels, labels, 2, 1, 2, 2, 2), "NaN");
+    Check(bad.Message.Contains("pixel 2 of image 1"), bad.Message);
+  }
+
+  // ---- Metrics events ----
+  [Test]
+  static void MetricsListenerReceivesEachEpochLine() {
+    var lines = new List<string>();
+    using (var s = new Search(SearchConfig("events"), data)) {
+      s.SetMetricsListener(lines.Add);
+      s.Step(3);  // 4 steps an epoch
+      Equal(0, lines.Count, "no epoch ended");
+      s.Step(1);
+      Equal(1, lines.Count, "one epoch ended");
+      Equal(s.Metrics(), lines[0], "the line is the metrics");
+      s.SetMetricsListener(null);
+      Check(s.RunEpoch(), "epoch ends");
+      Equal(1, lines.Count, "removed");
+    }
+    using (var g = Genotype.FromDartsText(DartsV2))
+    using (var t = new Trainer(g, TrainConfig("train_events"), data)) {
+      t.SetMetricsListener(lines.Add);
+      Check(t.RunEpoch(), "training epoch ends");
+      Equal(2, lines.Count, "the trainer's line");
+      Check(lines[1].Contains("\"train_loss\""), lines[1]);
+    }
+  }
+
+  [Test]
+  static void MetricsListenerExceptionIsRethrownAfterTheEpoch() {
+    using (var s = new Search(SearchConfig("events_boom"), data)) {
+      s.SetMetricsListener(line => { throw new InvalidOperationException("from the listener"); });
+      var e = Throws<InvalidOperationException>(() => s.Step(4), "rethrown");
+      Equal("from the listener", e.Message, "message");
+      Check(s.State().Contains("\"epoch\":1"), "the epoch is complete: " + s.State());
+      s.SetMetricsListener(null);
+      s.Step(1);  // and the search usable
+    }
   }
 
   static int Main(string[] args) {

@@ -1,6 +1,8 @@
 """The Python binding through the adarts package, on tiny synthetic data (unittest)."""
 
+import array
 import gc
+import gzip
 import os
 import tempfile
 import threading
@@ -25,6 +27,27 @@ def search_config(name):
 def train_config(name):
     return {"channels": 4, "layers": 3, "batch_size": 8, "epochs": 1, "cutout": 0, "auxiliary": False,
             "threads": 1, "out_dir": os.path.join(OUT, name)}
+
+
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+
+
+def read_idx_head(count):
+    """The first `count` Fashion-MNIST training images (bytes) and labels, read with the standard library."""
+    with gzip.open(os.path.join(FASHION_MNIST, "train-images-idx3-ubyte.gz")) as f:
+        header = f.read(16)
+        assert header[:4] == bytes([0, 0, 8, 3]), header
+        images = f.read(count * 28 * 28)
+    with gzip.open(os.path.join(FASHION_MNIST, "train-labels-idx1-ubyte.gz")) as f:
+        f.read(8)
+        labels = array.array("q", list(f.read(count)))
+    return images, labels
+
+
+def alphas_after_steps(dataset, name, steps=3):
+    with adarts.Search(dict(search_config(name), epochs=1), dataset) as s:
+        s.step(steps)
+        return s.alphas("normal") + s.alphas("reduce")
 
 
 class Fixture(unittest.TestCase):
@@ -211,6 +234,106 @@ class SearchTest(Fixture):
                 self.assertEqual(back.to_json(), text)
             with adarts.Genotype.from_darts_text(g.to_darts_text()) as back:
                 self.assertEqual(back.to_darts_text(), g.to_darts_text())
+
+
+class MemoryDatasetTest(Fixture):
+    """Datasets from buffers: the same search as on the files, bit for bit."""
+
+    COUNT = 64
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.images, cls.labels = read_idx_head(cls.COUNT)
+        with adarts.Dataset.open({"kind": "idx", "dir": FASHION_MNIST, "subset": cls.COUNT}) as files:
+            cls.reference = alphas_after_steps(files, "memory_files")
+
+    def test_uint8_buffers_match_the_files(self):
+        shape = (self.COUNT, 1, 28, 28)
+        for images in (self.images, memoryview(self.images), array.array("B", self.images)):
+            with adarts.Dataset.from_memory(images, self.labels, 10, shape=shape) as d:
+                self.assertEqual(d.info()["name"], "memory")
+                self.assertEqual(alphas_after_steps(d, "memory_bytes"), self.reference)
+
+    def test_float32_buffers_match_the_files(self):
+        floats = array.array("f", (v / 255.0 for v in self.images))  # rounded to float32 from the exact quotient
+        view = memoryview(floats).cast("B").cast("f", (self.COUNT, 1, 28, 28))  # 4-D: the shape comes with it
+        with adarts.Dataset.from_memory(view, memoryview(self.labels), 10) as d:
+            self.assertEqual(alphas_after_steps(d, "memory_floats"), self.reference)
+
+    def test_numpy_arrays_match_the_files(self):
+        try:
+            import numpy
+        except ImportError:
+            self.skipTest("numpy is not installed")
+        images = numpy.frombuffer(self.images, dtype=numpy.uint8).reshape(self.COUNT, 1, 28, 28)
+        labels = numpy.frombuffer(self.labels, dtype=numpy.int64)
+        with adarts.Dataset.from_memory(images.astype(numpy.float32) / numpy.float32(255), labels, 10) as d:
+            self.assertEqual(alphas_after_steps(d, "memory_numpy"), self.reference)
+        with self.assertRaises((BufferError, ValueError)):  # not C-contiguous: refused, not copied behind the user's back
+            adarts.Dataset.from_memory(images.transpose(0, 1, 3, 2), labels, 10)
+
+    def test_bad_buffers_are_clear_errors(self):
+        labels = array.array("q", [0, 1])
+        pixels = array.array("f", [0.5] * 8)
+        with self.assertRaises(TypeError):
+            adarts.Dataset.from_memory(array.array("d", [0.5] * 8), labels, 2, shape=(2, 1, 2, 2))
+        with self.assertRaises(TypeError):
+            adarts.Dataset.from_memory(pixels, array.array("i", [0, 1]), 2, shape=(2, 1, 2, 2))
+        with self.assertRaises(ValueError):
+            adarts.Dataset.from_memory(pixels, labels, 2, shape=(2, 1, 2, 3))
+        with self.assertRaises(ValueError):
+            adarts.Dataset.from_memory(pixels, array.array("q", [0]), 2, shape=(2, 1, 2, 2))
+        with self.assertRaises(ValueError):
+            adarts.Dataset.from_memory(pixels, labels, 2)  # 1-D without a shape
+        with self.assertRaises(adarts.AdartsError) as cm:
+            adarts.Dataset.from_memory(pixels, array.array("q", [0, 5]), 2, shape=(2, 1, 2, 2))
+        self.assertEqual(cm.exception.status, adarts.Status.INVALID_ARGUMENT)
+        self.assertIn("label 5 of image 1", str(cm.exception))
+        pixels[5] = float("nan")
+        with self.assertRaises(adarts.AdartsError) as cm:
+            adarts.Dataset.from_memory(pixels, labels, 2, shape=(2, 1, 2, 2))
+        self.assertIn("pixel 1 of image 1", str(cm.exception))
+
+
+class MetricsListenerTest(Fixture):
+    def test_search_and_trainer_deliver_each_epoch_line(self):
+        lines = []
+        with adarts.Search(search_config("events"), self.data) as s:
+            s.set_metrics_listener(lines.append)
+            s.step(3)  # 4 steps an epoch
+            self.assertEqual(lines, [])
+            s.step(1)
+            self.assertEqual(len(lines), 1)
+            self.assertEqual(lines[0], s.metrics())
+            self.assertEqual(lines[0]["epoch"], 1)
+            s.set_metrics_listener(None)
+            s.run_epoch()
+            self.assertEqual(len(lines), 1)
+            with self.assertRaises(TypeError):
+                s.set_metrics_listener(42)
+        with adarts.Genotype.from_darts_text(DARTS_V2) as g, \
+                adarts.Trainer(g, train_config("train_events"), self.data) as t:
+            t.set_metrics_listener(lines.append)
+            t.run_epoch()
+            self.assertEqual(len(lines), 2)
+            self.assertIn("train_loss", lines[1])
+
+    def test_an_exception_in_the_listener_propagates_after_the_epoch(self):
+        class Boom(Exception):
+            pass
+
+        def listener(metrics):
+            raise Boom("epoch %d" % metrics["epoch"])
+
+        with adarts.Search(search_config("events_boom"), self.data) as s:
+            s.set_metrics_listener(listener)
+            with self.assertRaises(Boom) as cm:
+                s.step(4)
+            self.assertEqual(str(cm.exception), "epoch 1")
+            self.assertEqual(s.state()["epoch"], 1)  # the epoch is complete
+            s.set_metrics_listener(None)
+            s.step(1)  # and the search usable
 
 
 class GenotypeTest(unittest.TestCase):

@@ -8,6 +8,8 @@ import java.lang.ref.Reference;
  * from two threads at once otherwise.
  */
 public final class Search extends NativeResource {
+  private volatile MetricsListener metricsListener;
+
   /** A search on the data set named by the config. */
   public Search(String configJson) {
     this(configJson, null);
@@ -63,7 +65,8 @@ public final class Search extends NativeResource {
 
   /** {@code steps} search steps; an epoch's last step ends it (evaluation, metrics, genotype files). */
   public void step(long steps) {
-    run(h -> AdartsNative.adarts_search_step(h, steps));
+    MetricsListener metrics = metricsListener;
+    run(h -> AdartsNative.adarts_java_search_step(h, steps, metrics));
   }
 
   /** Runs the rest of the current epoch; see {@link #runEpoch(ProgressListener)}. */
@@ -80,12 +83,21 @@ public final class Search extends NativeResource {
   public boolean runEpoch(ProgressListener listener) {
     NativeProgress progress = NativeProgress.of(listener);
     try {
-      run(h -> AdartsNative.adarts_search_run_epoch(h, progress));
+      MetricsListener metrics = metricsListener;
+      run(h -> AdartsNative.adarts_java_search_run_epoch(h, progress, metrics));
       return true;
     } catch (AdartsException e) {
       if (e.getStatus() == Status.CANCELLED) return false;
       throw e;
     }
+  }
+
+  /**
+   * Calls {@code listener} with each ended epoch's metrics line from now on (null removes it);
+   * see {@link MetricsListener}.
+   */
+  public void setMetricsListener(MetricsListener listener) {
+    metricsListener = listener;
   }
 
   /** Asks a running {@link #runEpoch} to stop after its current step. Safe from any thread. */

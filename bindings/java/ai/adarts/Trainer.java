@@ -7,6 +7,8 @@ import java.lang.ref.Reference;
  * {@link #cancel()} is safe from any thread.
  */
 public final class Trainer extends NativeResource {
+  private volatile MetricsListener metricsListener;
+
   private Trainer(long pointer) {
     super(pointer, AdartsNative::adarts_trainer_free);
   }
@@ -78,12 +80,21 @@ public final class Trainer extends NativeResource {
   public boolean runEpoch(ProgressListener listener) {
     NativeProgress progress = NativeProgress.of(listener);
     try {
-      run(h -> AdartsNative.adarts_trainer_run_epoch(h, progress));
+      MetricsListener metrics = metricsListener;
+      run(h -> AdartsNative.adarts_java_trainer_run_epoch(h, progress, metrics));
       return true;
     } catch (AdartsException e) {
       if (e.getStatus() == Status.CANCELLED) return false;
       throw e;
     }
+  }
+
+  /**
+   * Calls {@code listener} with each ended epoch's metrics line from now on (null removes it);
+   * see {@link MetricsListener}.
+   */
+  public void setMetricsListener(MetricsListener listener) {
+    metricsListener = listener;
   }
 
   /** Asks a running {@link #runEpoch} to stop after its current step. Safe from any thread. */

@@ -13,11 +13,19 @@ import ai.adarts.Adarts;
 import ai.adarts.AdartsException;
 import ai.adarts.Dataset;
 import ai.adarts.Genotype;
+import ai.adarts.MetricsListener;
 import ai.adarts.Progress;
 import ai.adarts.Search;
 import ai.adarts.Status;
 import ai.adarts.Trainer;
+import java.io.DataInputStream;
 import java.io.File;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.zip.GZIPInputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -349,6 +357,115 @@ public class AdartsTest {
     }
     AdartsException e = assertThrows(AdartsException.class, () -> Trainer.load("/no/such/model.pt"));
     assertEquals(Status.IO_ERROR, e.getStatus());
+  }
+
+  // ---- Datasets from memory: the same search as on the files, bit for bit ----
+
+  static final String FASHION_MNIST = "/usr/share/datasets/fashion-mnist";
+  static final int COUNT = 64;
+
+  /** The first n bytes after `skip` of a gzip file. */
+  static byte[] gzipHead(String name, int skip, int n) throws IOException {
+    try (DataInputStream in = new DataInputStream(new GZIPInputStream(new FileInputStream(new File(FASHION_MNIST, name))))) {
+      in.readFully(new byte[skip]); // the header
+      byte[] bytes = new byte[n];
+      in.readFully(bytes);
+      return bytes;
+    }
+  }
+
+  static float[] alphasAfterSteps(Dataset d, String name) {
+    try (Search s = new Search(searchConfig(name).replace("\"epochs\":2", "\"epochs\":1"), d)) {
+      s.step(3);
+      float[] normal = s.alphas("normal"), reduce = s.alphas("reduce");
+      float[] both = java.util.Arrays.copyOf(normal, normal.length + reduce.length);
+      System.arraycopy(reduce, 0, both, normal.length, reduce.length);
+      return both;
+    }
+  }
+
+  @Test
+  public void inMemoryDatasetsGiveTheAlphasOfTheFiles() throws IOException {
+    byte[] images = gzipHead("train-images-idx3-ubyte.gz", 16, COUNT * 28 * 28);
+    byte[] labelBytes = gzipHead("train-labels-idx1-ubyte.gz", 8, COUNT);
+    long[] labels = new long[COUNT];
+    float[] floats = new float[images.length];
+    for (int i = 0; i < COUNT; ++i) labels[i] = labelBytes[i] & 0xff;
+    for (int i = 0; i < images.length; ++i) floats[i] = (images[i] & 0xff) / 255f;
+    FloatBuffer direct = ByteBuffer.allocateDirect(4 * (floats.length + 3)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    direct.put(new float[] {7f, 7f, 7f}).put(floats).flip().position(3); // read from its position
+
+    float[] reference;
+    try (Dataset files = Dataset.open("{\"kind\":\"idx\",\"dir\":\"" + FASHION_MNIST + "\",\"subset\":" + COUNT + "}")) {
+      reference = alphasAfterSteps(files, "memory_files");
+    }
+    try (Dataset d = Dataset.fromMemory(floats, COUNT, 1, 28, 28, labels, 10)) {
+      assertTrue(d.info().contains("\"name\":\"memory\""));
+      assertArrayEquals(reference, alphasAfterSteps(d, "memory_floats"), 0f);
+    }
+    try (Dataset d = Dataset.fromMemory(direct, COUNT, 1, 28, 28, labels, 10)) {
+      assertArrayEquals(reference, alphasAfterSteps(d, "memory_buffer"), 0f);
+    }
+    try (Dataset d = Dataset.fromMemory(images, 1.0 / 255, COUNT, 1, 28, 28, labels, 10)) {
+      assertArrayEquals(reference, alphasAfterSteps(d, "memory_bytes"), 0f);
+    }
+  }
+
+  @Test
+  public void badInMemoryDataAreClearErrors() {
+    float[] pixels = new float[8];
+    long[] labels = {0, 1};
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Dataset.fromMemory(pixels, 2, 1, 2, 3, labels, 2));
+    assertTrue(e.getMessage(), e.getMessage().contains("hold 8 values"));
+    assertThrows(IllegalArgumentException.class, () -> Dataset.fromMemory(pixels, 2, 1, 2, 2, new long[] {0}, 2));
+    assertThrows(IllegalArgumentException.class, () -> Dataset.fromMemory((float[]) null, 2, 1, 2, 2, labels, 2));
+    assertThrows(IllegalArgumentException.class, () -> Dataset.fromMemory(FloatBuffer.wrap(pixels), 2, 1, 2, 2, labels, 2));
+    AdartsException bad = assertThrows(AdartsException.class, () -> Dataset.fromMemory(pixels, 2, 1, 2, 2, new long[] {0, 9}, 2));
+    assertEquals(Status.INVALID_ARGUMENT, bad.getStatus());
+    assertTrue(bad.getMessage(), bad.getMessage().contains("label 9 of image 1"));
+    pixels[6] = Float.NaN;
+    bad = assertThrows(AdartsException.class, () -> Dataset.fromMemory(pixels, 2, 1, 2, 2, labels, 2));
+    assertTrue(bad.getMessage(), bad.getMessage().contains("pixel 2 of image 1"));
+  }
+
+  // ---- Metrics events ----
+
+  @Test
+  public void metricsListenerReceivesEachEpochLine() {
+    List<String> lines = new ArrayList<>();
+    try (Search s = new Search(searchConfig("events"), data)) {
+      s.setMetricsListener(lines::add);
+      s.step(3); // 4 steps an epoch
+      assertEquals(0, lines.size());
+      s.step(1);
+      assertEquals(1, lines.size());
+      assertEquals(s.metrics(), lines.get(0));
+      s.setMetricsListener(null);
+      assertTrue(s.runEpoch());
+      assertEquals(1, lines.size());
+    }
+    try (Genotype g = Genotype.fromDartsText(DARTS_V2); Trainer t = new Trainer(g, trainConfig("train_events"), data)) {
+      t.setMetricsListener(lines::add);
+      assertTrue(t.runEpoch());
+      assertEquals(2, lines.size());
+      assertTrue(lines.get(1).contains("\"train_loss\""));
+    }
+  }
+
+  @Test
+  public void metricsListenerExceptionIsRethrownAfterTheEpoch() {
+    try (Search s = new Search(searchConfig("events_boom"), data)) {
+      MetricsListener boom = line -> {
+        throw new IllegalStateException("from the listener");
+      };
+      s.setMetricsListener(boom);
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> s.step(4));
+      assertEquals("from the listener", e.getMessage());
+      assertTrue(s.state().contains("\"epoch\":1")); // the epoch is complete
+      s.setMetricsListener(null);
+      s.step(1); // and the search usable
+    }
   }
 
   @Test
