@@ -1,6 +1,7 @@
 /* A C host of adarts: opens Fashion-MNIST (synthetic data when the files are
  * absent), runs a short search stepping the loop itself, prints the genotype
- * JSON, re-trains the genotype briefly and prints the test accuracy.
+ * JSON, re-trains the genotype briefly (printing each epoch's metrics line as
+ * it ends) and prints the test accuracy.
  *
  *   search_and_train [--tiny]     (--tiny: synthetic data and a tiny network, for tests)
  */
@@ -17,6 +18,11 @@
       goto cleanup;                                                                  \
     }                                                                                \
   } while (0)
+
+/* Each ended epoch's metrics line (the run's metrics.jsonl line), as it ends. */
+static void print_metrics(void* user, const char* metrics_json) {
+  printf("%s metrics: %s\n", (const char*)user, metrics_json);
+}
 
 static int file_exists(const char* path) {
   FILE* f = fopen(path, "rb");
@@ -85,6 +91,7 @@ int main(int argc, char** argv) {
                                    : "{\"channels\":8,\"layers\":3,\"batch_size\":32,\"epochs\":1,\"cutout\":0,"
                                      "\"auxiliary\":false,\"threads\":2,\"out_dir\":\"c_example_train\"}",
                               train, &trainer));
+  CHECK(adarts_trainer_set_metrics_listener(trainer, print_metrics, (void*)"training"));
   CHECK(adarts_trainer_run_epoch(trainer, NULL, NULL));
   CHECK(adarts_trainer_evaluate(trainer, test, &text));
   printf("test: %s\n", text);

@@ -1,5 +1,6 @@
-// A short architecture search from C# on synthetic data: a few host-driven
-// steps, the rest of the epoch with a progress handler, the genotype as JSON
+// A short architecture search from C# on images the program already holds
+// (handed over in memory, no files): a few host-driven steps, the rest of the
+// epoch with a progress handler and a metrics listener, the genotype as JSON
 // and back, then one training epoch of the genotype.
 //
 //   mcs -r:build/bindings/csharp/Adarts.dll -out:build/bindings/csharp/SearchExample.exe examples/csharp/SearchExample.cs
@@ -9,14 +10,32 @@ using System.IO;
 using Adarts;
 
 static class SearchExample {
+  const int Count = 64, Classes = 10, Side = 8;
+
+  // A host's own images (float in [0, 1], [Count, 1, Side, Side]): class c is a bright row c % Side over noise.
+  static float[] MakeImages(long[] labels) {
+    var random = new Random(1);
+    var images = new float[Count * Side * Side];
+    for (int i = 0; i < Count; ++i) {
+      labels[i] = i % Classes;
+      for (int y = 0; y < Side; ++y)
+        for (int x = 0; x < Side; ++x)
+          images[(i * Side + y) * Side + x] = Math.Min(1f, (y == labels[i] % Side ? 0.8f : 0f) + 0.2f * (float)random.NextDouble());
+    }
+    return images;
+  }
+
   static int Main(string[] args) {
     string outDir = args.Length > 0 ? args[0] : "csharp_example_out";
     Console.WriteLine("adarts " + AdartsLibrary.VersionString);
 
     string config = "{\"channels\":4,\"layers\":2,\"batch_size\":8,\"epochs\":1,\"threads\":1,\"out_dir\":\""
         + Path.Combine(outDir, "search") + "\"}";
-    using (var data = Dataset.Synthetic(64, 1, 8, 8, 10, 1))
+    var labels = new long[Count];
+    float[] images = MakeImages(labels);  // a Span<float> or a pointer works the same
+    using (var data = Dataset.FromMemory(images, labels, Count, 1, Side, Side, Classes))
     using (var search = new Search(config, data)) {
+      search.SetMetricsListener(line => Console.WriteLine("  metrics: " + line.Substring(0, Math.Min(80, line.Length)) + " ..."));
       search.Step();
       Console.WriteLine("state after one step: " + search.State());
       bool ended = search.RunEpoch(p => {

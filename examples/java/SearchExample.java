@@ -1,5 +1,6 @@
-// A short architecture search from Java on synthetic data: a few host-driven
-// steps, the rest of the epoch with a progress listener, the genotype as JSON
+// A short architecture search from Java on images the program already holds
+// (handed over in memory, no files): a few host-driven steps, the rest of the
+// epoch with a progress listener and a metrics listener, the genotype as JSON
 // and back, then one training epoch of the genotype.
 //
 //   java -Djava.library.path=build/bindings/java -cp build/bindings/java/adarts.jar:. SearchExample [out_dir]
@@ -9,16 +10,37 @@ import ai.adarts.Dataset;
 import ai.adarts.Genotype;
 import ai.adarts.Search;
 import ai.adarts.Trainer;
+import java.util.Random;
 
 public final class SearchExample {
+  static final int COUNT = 64, CLASSES = 10, SIDE = 8;
+
+  /** A host's own images (float in [0, 1], [COUNT, 1, SIDE, SIDE]): class c is a bright row c % SIDE over noise. */
+  static float[] makeImages(long[] labels) {
+    Random random = new Random(1);
+    float[] images = new float[COUNT * SIDE * SIDE];
+    for (int i = 0; i < COUNT; ++i) {
+      labels[i] = i % CLASSES;
+      for (int y = 0; y < SIDE; ++y) {
+        for (int x = 0; x < SIDE; ++x) {
+          images[(i * SIDE + y) * SIDE + x] = Math.min(1f, (y == labels[i] % SIDE ? 0.8f : 0f) + 0.2f * random.nextFloat());
+        }
+      }
+    }
+    return images;
+  }
+
   public static void main(String[] args) {
     String out = args.length > 0 ? args[0] : "java_example_out";
     System.out.println("adarts " + Adarts.versionString());
 
     String config = "{\"channels\":4,\"layers\":2,\"batch_size\":8,\"epochs\":1,\"threads\":1,"
         + "\"out_dir\":\"" + out + "/search\"}";
-    try (Dataset data = Dataset.synthetic(64, 1, 8, 8, 10, 1);
+    long[] labels = new long[COUNT];
+    float[] images = makeImages(labels); // a direct FloatBuffer works the same
+    try (Dataset data = Dataset.fromMemory(images, COUNT, 1, SIDE, SIDE, labels, CLASSES);
         Search search = new Search(config, data)) {
+      search.setMetricsListener(line -> System.out.println("  metrics: " + line.substring(0, Math.min(80, line.length())) + " ..."));
       search.step(1);
       System.out.println("state after one step: " + search.state());
       boolean ended = search.runEpoch(p -> {
