@@ -130,7 +130,6 @@ std::string model_path(const std::string& path) {
 // so that another implementation can be fed exactly the same inputs.
 void write_logits(adarts::Trainer& trainer, const adarts::Dataset& test, int64_t samples, int64_t batch_size,
                   const std::string& path) {
-  prepare_output_file(path);
   const adarts::Dataset sample = adarts::head(test, samples);
   // One batch of every sample, normalised as predict() normalises them.
   adarts::BatchLoader loader(sample, sample.size(), /*shuffle=*/false, /*drop_last=*/false, adarts::Augmentation{},
@@ -264,6 +263,7 @@ std::function<int()> add_evaluate_command(CLI::App& app) {
     if (!evaluate->parsed()) return -1;
     const std::string path = model_path(*model);
     std::unique_ptr<adarts::Trainer> trainer = adarts::Trainer::load(path, *device);
+    if (!logits->empty()) prepare_output_file(*logits);
     TrainConfig data_config = trainer->config();
     if (!dataset->empty()) data_config.dataset = *dataset;
     if (!data_dir->empty()) data_config.data_dir = *data_dir;
