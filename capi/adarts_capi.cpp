@@ -12,6 +12,7 @@
 #include <new>
 #include <string>
 
+#include "adarts/darts_state_dict.h"
 #include "adarts/data.h"
 #include "adarts/error.h"
 #include "adarts/genotype.h"
@@ -533,6 +534,15 @@ adarts_status adarts_trainer_save(const adarts_trainer* trainer, const char* pat
   ADARTS_REQUIRE(path);
   return guarded([&] {
     trainer->impl->save(path);
+    return ADARTS_OK;
+  });
+}
+
+adarts_status adarts_trainer_export_pytorch(const adarts_trainer* trainer, const char* path) {
+  ADARTS_REQUIRE(trainer);
+  ADARTS_REQUIRE(path);
+  return guarded([&] {
+    adarts::save_darts_state_dict(trainer->impl->network(), path);
     return ADARTS_OK;
   });
 }

@@ -112,6 +112,29 @@ add_test(NAME cli_genotype_bad_format_fails COMMAND adarts_cli genotype draw ${G
 set_tests_properties(cli_train_bad_option_fails cli_train_needs_genotype_fails cli_evaluate_missing_model_fails
   cli_genotype_bad_format_fails PROPERTIES WILL_FAIL TRUE)
 
+# The PyTorch export (docs/pytorch-export.md): `adarts train --export-pytorch`,
+# `adarts export` and `adarts evaluate --logits` against a re-statement of
+# DARTS's own modules in PyTorch (Debian: python3-torch); each variant skipped
+# (77) in a Python without torch. What each checks: tests/export_pytorch.py.
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_Interpreter_FOUND)
+  foreach(variant cifar imagenet)
+    add_test(NAME cli_export_pytorch_${variant}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/export_pytorch.py $<TARGET_FILE:adarts_cli>
+              ${CMAKE_CURRENT_BINARY_DIR}/cli_export_pytorch_${variant} ${variant})
+    set_tests_properties(cli_export_pytorch_${variant} PROPERTIES SKIP_RETURN_CODE 77 PASS_REGULAR_EXPRESSION "PASS: "
+      TIMEOUT 300)
+  endforeach()
+endif()
+# No DARTS network holds a per-cell genotype: refused before training, saying why.
+add_test(NAME cli_export_pytorch_per_cell_refused
+  COMMAND adarts_cli train --genotype ${GENOTYPES}/s2_three_cells.json --dataset synthetic --train-subset 32
+          --test-subset 16 --channels 4 --epochs 1 --batch-size 16 --threads 1 --overwrite
+          --out ${CLI_OUT}/train_s2_export --export-pytorch ${CLI_OUT}/train_s2_darts.pt)
+set_tests_properties(cli_export_pytorch_per_cell_refused PROPERTIES
+  PASS_REGULAR_EXPRESSION "one genotype per cell .*share one normal and one reduction cell"
+  FAIL_REGULAR_EXPRESSION "train loss")
+
 # Space s2: per-cell alphas and genotypes end to end.
 add_test(NAME cli_search_s2_synthetic
   COMMAND adarts_cli search --space s2 --dataset synthetic --epochs 1 --train-subset 64

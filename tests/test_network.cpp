@@ -1,12 +1,17 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
+#include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/serialize.h>
 
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "adarts/darts_state_dict.h"
 #include "adarts/error.h"
 #include "adarts/genotype.h"
 #include "adarts/network.h"
@@ -460,6 +465,95 @@ TEST(NetworkMacs, DartsV2Cifar) {
   NetworkOptions aux = o;
   aux.auxiliary = true;  // excluded from the count
   EXPECT_EQ(count_multiply_adds(darts_v2(), aux, 32, 32), macs);
+}
+
+// ---------------------------------------------------------------------------
+// The PyTorch export under DARTS's names (docs/pytorch-export.md); loading it
+// into DARTS's own modules in PyTorch: tests/export_pytorch.py.
+
+TEST(DartsStateDict, EveryTensorOnceUnderItsDartsName) {
+  for (bool imagenet : {false, true}) {
+    for (bool auxiliary : {false, true}) {
+      const int64_t in_channels = imagenet ? 3 : 1;  // 1: a Fashion-MNIST network, same names
+      auto net = make_net(all_ops(), tiny(in_channels, auxiliary, imagenet));
+      const NamedTensors state = darts_state_dict(*net);
+      std::map<std::string, at::Tensor> by_name(state.begin(), state.end());
+      const std::string where = std::string(imagenet ? "imagenet" : "cifar") + (auxiliary ? " + auxiliary" : "");
+      EXPECT_EQ(by_name.size(), state.size()) << where << ": names are unique";
+      EXPECT_EQ(state.size(), net->named_parameters().size() + net->named_buffers().size()) << where;
+      int64_t parameters = 0;
+      for (const auto& [name, t] : state) {
+        EXPECT_TRUE(t.is_contiguous() && t.device().is_cpu()) << name;
+        const bool counter = name.find("num_batches_tracked") != std::string::npos;
+        EXPECT_EQ(t.scalar_type(), counter ? at::kLong : at::kFloat) << name;
+        const bool buffer = counter || name.find("running_") != std::string::npos;
+        if (!buffer) parameters += t.numel();
+      }
+      EXPECT_EQ(parameters, net->parameter_count(true)) << where;
+      auto shape = [&](const std::string& name) {
+        return by_name.count(name) ? by_name.at(name).sizes().vec() : std::vector<int64_t>{-1};
+      };
+      if (imagenet) {
+        EXPECT_EQ(shape("stem0.0.weight"), (std::vector<int64_t>{2, 3, 3, 3}));
+        EXPECT_EQ(shape("stem0.4.running_var"), (std::vector<int64_t>{4}));
+        EXPECT_EQ(shape("stem1.1.weight"), (std::vector<int64_t>{4, 4, 3, 3}));
+        // Cell 0 follows stem1's reduction: a FactorizedReduce preprocess0.
+        EXPECT_EQ(shape("cells.0.preprocess0.conv_1.weight"), (std::vector<int64_t>{2, 4, 1, 1}));
+      } else {
+        EXPECT_EQ(shape("stem.0.weight"), (std::vector<int64_t>{12, 1, 3, 3}));
+        EXPECT_EQ(shape("stem.1.num_batches_tracked"), (std::vector<int64_t>{}));
+        EXPECT_EQ(shape("cells.0.preprocess0.op.1.weight"), (std::vector<int64_t>{4, 12, 1, 1}));
+      }
+      // Cell 0 (normal, C=4): sep_conv_5x5, dil_conv_5x5, avg_pool_3x3 (nothing), ...
+      EXPECT_EQ(shape("cells.0._ops.0.op.1.weight"), (std::vector<int64_t>{4, 1, 5, 5}));
+      EXPECT_EQ(shape("cells.0._ops.0.op.7.bias"), (std::vector<int64_t>{4}));
+      EXPECT_EQ(shape("cells.0._ops.1.op.2.weight"), (std::vector<int64_t>{4, 4, 1, 1}));
+      EXPECT_EQ(by_name.count("cells.0._ops.2.op.1.weight"), 0u);
+      // Cell 1 (reduction, C=8): a strided skip is a FactorizedReduce; after it, cell 2's preprocess0
+      // too (from cell 0's 3 x 4 channels to C=16).
+      EXPECT_EQ(shape("cells.1._ops.0.conv_2.weight"), (std::vector<int64_t>{4, 8, 1, 1}));
+      EXPECT_EQ(shape("cells.1._ops.0.bn.running_mean"), (std::vector<int64_t>{8}));
+      EXPECT_EQ(shape("cells.2.preprocess0.conv_1.weight"), (std::vector<int64_t>{8, 12, 1, 1}));
+      EXPECT_EQ(shape("classifier.weight")[0], 10);
+      EXPECT_EQ(by_name.count("auxiliary_head.features.2.weight"), auxiliary ? 1u : 0u) << where;
+      EXPECT_EQ(by_name.count("auxiliary_head.features.6.weight"), auxiliary && !imagenet ? 1u : 0u) << where;
+    }
+  }
+}
+
+TEST(DartsStateDict, FileHoldsTheTensorsInOrder) {
+  auto net = make_net(darts_v2(), tiny(3, /*auxiliary=*/true));
+  const std::string path = ::testing::TempDir() + "/darts_state_dict_test.pt";
+  save_darts_state_dict(*net, path);
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 2u);
+  EXPECT_EQ(std::string(bytes.data(), 2), "PK");  // torch.save's zip format
+  const c10::Dict<c10::IValue, c10::IValue> loaded = torch::jit::pickle_load(bytes).toGenericDict();
+  const NamedTensors expected = darts_state_dict(*net);
+  ASSERT_EQ(loaded.size(), expected.size());
+  size_t i = 0;
+  for (const auto& entry : loaded) {
+    EXPECT_EQ(entry.key().toStringRef(), expected[i].first);
+    EXPECT_TRUE(entry.value().toTensor().equal(expected[i].second)) << expected[i].first;
+    ++i;
+  }
+  EXPECT_THROW(save_darts_state_dict(*net, ::testing::TempDir() + "/no_such_dir/darts.pt"), Error);
+}
+
+TEST(DartsStateDict, PerCellGenotypeRefusedSayingWhy) {
+  std::ifstream in(std::string(ADARTS_FIXTURES_DIR) + "/genotypes/s2_three_cells.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  const Genotype g = genotype_from_json(text.str());
+  auto net = make_net(g, tiny(1));
+  try {
+    darts_state_dict(*net);
+    FAIL() << "a per-cell genotype was exported";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::unsupported);
+    EXPECT_NE(std::string(e.what()).find("share one normal and one reduction cell"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

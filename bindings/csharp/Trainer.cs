@@ -83,6 +83,10 @@ namespace Adarts {
     /// <summary>Weights, genotype and config in one file, written atomically.</summary>
     public void Save(string path) { AdartsNative.adarts_trainer_save(Handle, path); }
 
+    /// <summary>The network as a PyTorch state dict with the original DARTS module names
+    /// (torch.load reads it).</summary>
+    public void ExportPytorch(string path) { AdartsNative.adarts_trainer_export_pytorch(Handle, path); }
+
     public Genotype Genotype() {
       GenotypeHandle h;
       AdartsNative.adarts_trainer_genotype(Handle, out h);

@@ -13,6 +13,7 @@ namespace adarts::cli {
 std::function<int()> add_search_command(CLI::App& app);
 std::function<int()> add_train_command(CLI::App& app);
 std::function<int()> add_evaluate_command(CLI::App& app);
+std::function<int()> add_export_command(CLI::App& app);
 std::function<int()> add_genotype_command(CLI::App& app);
 std::function<int()> add_fidelity_command(CLI::App& app);
 std::function<int()> add_report_command(CLI::App& app);

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
       adarts::cli::add_search_command(app),
       adarts::cli::add_train_command(app),
       adarts::cli::add_evaluate_command(app),
+      adarts::cli::add_export_command(app),
       adarts::cli::add_genotype_command(app),
       adarts::cli::add_fidelity_command(app),
       adarts::cli::add_report_command(app),

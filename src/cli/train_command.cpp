@@ -1,5 +1,6 @@
 // `adarts train`: re-train a genotype from scratch and test it; `adarts
-// evaluate`: test a saved model again.
+// evaluate`: test a saved model again; `adarts export`: a saved model as a
+// PyTorch state dict with DARTS's names.
 #include <CLI/CLI.hpp>
 #include <ATen/Parallel.h>
 #include <boost/json.hpp>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "adarts/config.h"
+#include "adarts/darts_state_dict.h"
 #include "adarts/device.h"
 #include "adarts/error.h"
 #include "adarts/network.h"
@@ -64,9 +66,20 @@ void log_epoch(const adarts::Trainer& trainer, const adarts::TrainEpochSummary& 
                s.test.top5, s.lr, s.drop_path_prob, adarts::format_duration(s.seconds));
 }
 
-int run_train(const TrainStart& start, const std::string& preset_note, bool overwrite) {
+// The folder of an output file made and probed before the work that fills it (as --out).
+void prepare_output_file(const std::string& path) {
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  if (!folder.empty()) adarts::check_writable_directory(folder.string());
+}
+
+// `export_path` (may be empty): where the trained network goes as a DARTS state dict.
+int run_train(const TrainStart& start, const std::string& preset_note, bool overwrite, const std::string& export_path) {
   const TrainConfig& config = start.config;
   adarts::validate(config);
+  if (!export_path.empty()) {  // refused before training, not after
+    adarts::check_darts_equivalent(start.genotype);
+    if (adarts::cli::writes_results(config)) prepare_output_file(export_path);
+  }
   adarts::cli::label_rank_logs(config);
   if (adarts::cli::writes_results(config)) adarts::check_writable_directory(config.out_dir);
   if (start.checkpoint.empty() && adarts::cli::writes_results(config)) {
@@ -99,7 +112,34 @@ int run_train(const TrainStart& start, const std::string& preset_note, bool over
   fmt::print("test: loss {:.4f} top-1 {} top-5 {} ({} images)\n", test.loss, percent(test.top1), percent(test.top5),
              test.samples);
   spdlog::info("wrote {0}/model.pt, {0}/metrics.jsonl, {0}/config.json, {0}/genotype.json, {0}/checkpoints/", config.out_dir);
+  if (!export_path.empty()) {
+    adarts::save_darts_state_dict(trainer.network(), export_path);
+    fmt::print("pytorch state dict: {}\n", export_path);
+  }
   return 0;
+}
+
+// A model file, or the --out directory of `adarts train` holding model.pt.
+std::string model_path(const std::string& path) {
+  if (std::filesystem::is_directory(path)) return (std::filesystem::path(path) / "model.pt").string();
+  return path;
+}
+
+// `adarts evaluate --logits`: the first `samples` images of `test` as the
+// network sees them (normalised) with their labels and the model's logits,
+// so that another implementation can be fed exactly the same inputs.
+void write_logits(adarts::Trainer& trainer, const adarts::Dataset& test, int64_t samples, int64_t batch_size,
+                  const std::string& path) {
+  const adarts::Dataset sample = adarts::head(test, samples);
+  // One batch of every sample, normalised as predict() normalises them.
+  adarts::BatchLoader loader(sample, sample.size(), /*shuffle=*/false, /*drop_last=*/false, adarts::Augmentation{},
+                             trainer.normalization(), 0);
+  adarts::Batch batch;
+  loader.next(batch);
+  const at::Tensor logits = trainer.predict(sample, batch_size).to(at::kFloat);
+  adarts::save_for_torch_load(
+      {{"inputs", batch.images.to(at::kFloat)}, {"labels", batch.labels.to(at::kLong)}, {"logits", logits}}, path);
+  fmt::print("logits: {} ({} images)\n", path, sample.size());
 }
 
 }  // namespace
@@ -155,7 +195,14 @@ std::function<int()> add_train_command(CLI::App& app) {
   train->add_option("--resume", *resume_dir,
                     "continue the run in this directory from its newest checkpoint (options given must match)");
   train->add_flag("--overwrite", *overwrite, "start afresh in an --out that holds an earlier run's checkpoints");
-  return [train, genotype, preset, config_file, options, resume_dir, overwrite]() -> int {
+  // Not a config key: where this invocation writes a copy of its result, not
+  // how the network trains (config keys go into config.json and checkpoints,
+  // and a resume compares them).
+  auto export_path = std::make_shared<std::string>();
+  train->add_option("--export-pytorch", *export_path,
+                    "after the last epoch, also write the network as a PyTorch state dict with the original DARTS "
+                    "module names (torch.load; docs/pytorch-export.md)");
+  return [train, genotype, preset, config_file, options, resume_dir, overwrite, export_path]() -> int {
     if (!train->parsed()) return -1;
     auto apply_user_options = [&](TrainConfig& config) {
       if (!config_file->empty()) config = adarts::train_config_from_json(read_text_file(*config_file), config);
@@ -163,7 +210,7 @@ std::function<int()> add_train_command(CLI::App& app) {
     };
     if (!resume_dir->empty()) {
       if (!genotype->empty()) throw adarts::invalid_argument("--resume continues the run's own genotype; drop --genotype");
-      return run_train(resume_start(*resume_dir, apply_user_options), "", false);
+      return run_train(resume_start(*resume_dir, apply_user_options), "", false, *export_path);
     }
     if (genotype->empty()) throw adarts::invalid_argument("--genotype is required (or --resume DIR to continue a run)");
     TrainStart start;
@@ -181,7 +228,7 @@ std::function<int()> add_train_command(CLI::App& app) {
       spdlog::info("layers: {} (the cells of the per-cell genotype)", start.genotype.cells.size());
       start.config.layers = static_cast<int64_t>(start.genotype.cells.size());
     }
-    return run_train(start, note, *overwrite);
+    return run_train(start, note, *overwrite, *export_path);
   };
 }
 
@@ -194,6 +241,8 @@ std::function<int()> add_evaluate_command(CLI::App& app) {
   auto batch_size = std::make_shared<int64_t>(0);
   auto device = std::make_shared<std::string>();
   auto threads = std::make_shared<int64_t>(-1);
+  auto logits = std::make_shared<std::string>();
+  auto logits_samples = std::make_shared<int64_t>(16);
   evaluate->add_option("MODEL", *model, "model file (or the --out directory of `adarts train`)")->required();
   evaluate->add_option("--dataset", *dataset, "fashion-mnist | mnist | cifar10 | synthetic (default: the model's)");
   evaluate->add_option("--data-dir", *data_dir, "directory of the dataset files (default: the model's)");
@@ -204,11 +253,17 @@ std::function<int()> add_evaluate_command(CLI::App& app) {
   evaluate->add_option("--device", *device, "cpu | cuda | cuda:N (default: the model's)");
   evaluate->add_option("--threads", *threads, "CPU threads (0 = every core; default: the model's)")
       ->check(CLI::NonNegativeNumber);
+  evaluate->add_option("--logits", *logits,
+                       "also write the first --logits-samples test images and their logits to this file, a dict "
+                       "{\"inputs\": [N,C,H,W] float32 as the network sees them (normalised), \"labels\": [N] "
+                       "int64, \"logits\": [N,classes] float32} that torch.load reads");
+  evaluate->add_option("--logits-samples", *logits_samples, "test images in the --logits file (0 = all)")
+      ->check(CLI::NonNegativeNumber);
   return [=]() -> int {
     if (!evaluate->parsed()) return -1;
-    std::string path = *model;
-    if (std::filesystem::is_directory(path)) path = (std::filesystem::path(path) / "model.pt").string();
+    const std::string path = model_path(*model);
     std::unique_ptr<adarts::Trainer> trainer = adarts::Trainer::load(path, *device);
+    if (!logits->empty()) prepare_output_file(*logits);
     TrainConfig data_config = trainer->config();
     if (!dataset->empty()) data_config.dataset = *dataset;
     if (!data_dir->empty()) data_config.data_dir = *data_dir;
@@ -222,6 +277,29 @@ std::function<int()> add_evaluate_command(CLI::App& app) {
     const adarts::Dataset test = adarts::load_train_dataset(data_config, /*train=*/false);
     const adarts::EvalResult r = trainer->evaluate(test, *batch_size);
     fmt::print("loss {:.4f} top-1 {} top-5 {} ({} images)\n", r.loss, percent(r.top1), percent(r.top5), r.samples);
+    if (!logits->empty()) write_logits(*trainer, test, *logits_samples, *batch_size, *logits);
+    return 0;
+  };
+}
+
+std::function<int()> add_export_command(CLI::App& app) {
+  CLI::App* command = app.add_subcommand(
+      "export", "write a model saved by `adarts train` as a PyTorch state dict with the original DARTS module names");
+  auto model = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  command->add_option("MODEL", *model, "model file (or the --out directory of `adarts train`)")->required();
+  command->add_option("--out", *out, "the state dict file to write (torch.load reads it; docs/pytorch-export.md)")
+      ->required();
+  return [=]() -> int {
+    if (!command->parsed()) return -1;
+    const std::string path = model_path(*model);
+    // On the CPU: the file holds CPU tensors, and a model trained on CUDA exports without a GPU.
+    std::unique_ptr<adarts::Trainer> trainer = adarts::Trainer::load(path, "cpu");
+    spdlog::info("model {}: trained {} epochs; genotype {}", path, trainer->epoch(),
+                 adarts::summary_line(trainer->genotype()));
+    prepare_output_file(*out);
+    adarts::save_darts_state_dict(trainer->network(), *out);
+    fmt::print("{}\n", *out);
     return 0;
   };
 }

@@ -8,11 +8,14 @@
 namespace adarts {
 
 void write_text_atomically(const std::string& path, const std::string& text) {
+  write_file_atomically(path, text.empty() || text.back() != '\n' ? text + "\n" : text);
+}
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
   const std::string temporary = path + ".tmp";
   {
-    std::ofstream out(temporary, std::ios::out | std::ios::trunc);
-    out << text;
-    if (text.empty() || text.back() != '\n') out << "\n";
+    std::ofstream out(temporary, std::ios::out | std::ios::trunc | std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!out.flush()) throw io_error("cannot write '" + temporary + "' (is the output directory writable?)");
   }
   std::error_code ec;

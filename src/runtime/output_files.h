@@ -12,6 +12,8 @@ namespace adarts {
 // Writes `text` (with a final newline) to `path` through a temporary file
 // renamed into place: a reader sees the old file or the new one, never a part.
 void write_text_atomically(const std::string& path, const std::string& text);
+// The same for `bytes` as they are (binary, nothing appended).
+void write_file_atomically(const std::string& path, const std::string& bytes);
 
 // The non-empty lines of `text`.
 std::vector<std::string> split_lines(const std::string& text);

@@ -35,6 +35,17 @@ static int checks = 0;
 
 #define EXPECT_ERROR_MENTIONS(word) EXPECT(strstr(adarts_last_error(), (word)) != NULL)
 
+/* Whether the file at `path` begins with "PK", a zip archive's signature. */
+static int starts_with_zip_magic(const char* path) {
+  char magic[2] = {0, 0};
+  FILE* f = fopen(path, "rb");
+  size_t n = 0;
+  if (f == NULL) return 0;
+  n = fread(magic, 1, 2, f);
+  fclose(f);
+  return n == 2 && magic[0] == 'P' && magic[1] == 'K';
+}
+
 static const char* kSynthetic = "{\"kind\":\"synthetic\",\"size\":64,\"channels\":1,\"height\":8,\"width\":8}";
 static const char* kSearchConfig =
     "{\"channels\":4,\"layers\":2,\"batch_size\":8,\"epochs\":2,\"threads\":1,\"out_dir\":\"capi_c_test_search\"}";
@@ -198,6 +209,10 @@ static void test_per_cell_alphas(void) {
   int changed = 0;
   int64_t params = -1;
   int64_t params_explicit = -2;
+  adarts_trainer* t = NULL;
+  static const char* kS2TrainConfig =
+      "{\"dataset\":\"synthetic\",\"train_subset\":16,\"test_subset\":8,\"batch_size\":8,\"channels\":4,"
+      "\"layers\":3,\"threads\":1,\"out_dir\":\"capi_c_test_s2_train\"}";
 
   EXPECT_STATUS(adarts_dataset_open(kSynthetic, &d), ADARTS_OK);
   EXPECT_STATUS(adarts_search_create("{\"space\":\"s2\",\"channels\":4,\"layers\":3,\"batch_size\":8,\"epochs\":1,"
@@ -259,6 +274,11 @@ static void test_per_cell_alphas(void) {
   EXPECT(params > 0 && params == params_explicit);
   EXPECT_STATUS(adarts_genotype_parameter_count(g, "{\"channels\":4,\"layers\":5}", &params), ADARTS_INVALID_ARGUMENT);
   EXPECT_ERROR_MENTIONS("3 cells");
+  /* DARTS's networks share one normal and one reduction cell: no state dict with its names. */
+  EXPECT_STATUS(adarts_trainer_create(g, kS2TrainConfig, NULL, &t), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_export_pytorch(t, "capi_c_test_s2_darts.pt"), ADARTS_UNSUPPORTED);
+  EXPECT_ERROR_MENTIONS("per cell");
+  adarts_trainer_free(t);
   adarts_genotype_free(g);
   adarts_search_free(s);
   adarts_search_free(shared);
@@ -370,6 +390,11 @@ static void test_trainer(void) {
   EXPECT_STATUS(adarts_trainer_save(NULL, "x"), ADARTS_INVALID_ARGUMENT);
   EXPECT_STATUS(adarts_trainer_save(t, NULL), ADARTS_INVALID_ARGUMENT);
   EXPECT_STATUS(adarts_trainer_save(t, "capi_c_test_model.pt"), ADARTS_OK);
+  EXPECT_STATUS(adarts_trainer_export_pytorch(NULL, "x"), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_export_pytorch(t, NULL), ADARTS_INVALID_ARGUMENT);
+  EXPECT_STATUS(adarts_trainer_export_pytorch(t, "capi_c_no_such_dir/darts.pt"), ADARTS_IO_ERROR);
+  EXPECT_STATUS(adarts_trainer_export_pytorch(t, "capi_c_test_darts.pt"), ADARTS_OK);
+  EXPECT(starts_with_zip_magic("capi_c_test_darts.pt")); /* torch.save's zip format */
   EXPECT_STATUS(adarts_trainer_load(NULL, NULL, &loaded), ADARTS_INVALID_ARGUMENT);
   EXPECT_STATUS(adarts_trainer_load("capi_c_test_model.pt", NULL, NULL), ADARTS_INVALID_ARGUMENT);
   EXPECT_STATUS(adarts_trainer_load("/no/such/model.pt", NULL, &untouched), ADARTS_IO_ERROR);

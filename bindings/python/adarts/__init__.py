@@ -386,5 +386,9 @@ class Trainer(_Handle):
         """Weights, genotype and config in one file, written atomically."""
         native.adarts_trainer_save(self._h, _path(path))
 
+    def export_pytorch(self, path) -> None:
+        """The network as a PyTorch state dict with the original DARTS module names (torch.load reads it)."""
+        native.adarts_trainer_export_pytorch(self._h, _path(path))
+
     def genotype(self) -> Genotype:
         return Genotype(native.adarts_trainer_genotype(self._h))

@@ -353,6 +353,15 @@ ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_trainer_evaluate(adarts_t
 /* Writes weights, genotype and config to `path` in one file, atomically.
  * Errors: ADARTS_IO_ERROR. */
 ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_trainer_save(const adarts_trainer* trainer, const char* path);
+/* Writes the trainer's network to `path` as a PyTorch state dict with the
+ * original DARTS module names (NetworkCIFAR / NetworkImageNet of DARTS's
+ * cnn/model.py; docs/pytorch-export.md), in the file format torch.load reads,
+ * atomically.
+ * Out: the file at `path`.
+ * Errors: ADARTS_IO_ERROR; ADARTS_UNSUPPORTED for a genotype without a DARTS
+ * equivalent (a per-cell genotype, space s2). */
+ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_trainer_export_pytorch(const adarts_trainer* trainer,
+                                                                              const char* path);
 /* The genotype the trainer's network was built from.
  * Out: *out, free with adarts_genotype_free. */
 ADARTS_API ADARTS_MUST_USE_RESULT adarts_status adarts_trainer_genotype(const adarts_trainer* trainer,

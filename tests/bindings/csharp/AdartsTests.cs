@@ -329,6 +329,10 @@ static class AdartsTests {
       string a = t.Evaluate(data);
       Check(a.Contains("\"top1\"") && a.Contains("\"samples\":64"), "evaluation: " + a);
       t.Save(model);
+      string exported = Path.Combine(outDir, "model_darts.pt");
+      t.ExportPytorch(exported);
+      byte[] head = File.ReadAllBytes(exported);
+      Check(head.Length > 2 && head[0] == (byte)'P' && head[1] == (byte)'K', "a zip (torch.save's format)");
       using (var loaded = Trainer.Load(model)) {
         Equal(a, loaded.Evaluate(data), "the same evaluation after a reload");
         using (var lg = loaded.Genotype()) Equal(DartsV2, lg.ToDartsText(), "genotype of the model");

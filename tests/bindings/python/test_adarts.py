@@ -436,6 +436,10 @@ class TrainerTest(Fixture):
             self.assertEqual(result["samples"], 64)
             self.assertIn("top1", result)
             t.save(model)
+            exported = os.path.join(OUT, "model_darts.pt")
+            t.export_pytorch(exported)
+            with open(exported, "rb") as f:
+                self.assertEqual(f.read(2), b"PK")  # torch.save's zip format
             with adarts.Trainer.load(model) as loaded:
                 self.assertEqual(loaded.evaluate(self.data), result)
                 with loaded.genotype() as lg:

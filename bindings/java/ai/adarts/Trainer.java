@@ -125,6 +125,11 @@ public final class Trainer extends NativeResource {
     run(h -> AdartsNative.adarts_trainer_save(h, path));
   }
 
+  /** The network as a PyTorch state dict with the original DARTS module names (torch.load reads it). */
+  public void exportPytorch(String path) {
+    run(h -> AdartsNative.adarts_trainer_export_pytorch(h, path));
+  }
+
   public Genotype genotype() {
     return call(h -> {
       long[] out = {0};

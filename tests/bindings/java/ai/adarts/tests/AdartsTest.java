@@ -336,7 +336,7 @@ public class AdartsTest {
   }
 
   @Test
-  public void trainerFromGenotypeTrainsEvaluatesSavesAndLoads() {
+  public void trainerFromGenotypeTrainsEvaluatesSavesAndLoads() throws java.io.IOException {
     String model = new File(out, "model.pt").getPath();
     try (Genotype g = Genotype.fromDartsText(DARTS_V2); Trainer t = new Trainer(g, trainConfig("train"), data)) {
       AdartsException bad = assertThrows(AdartsException.class, () -> new Trainer(g, "{\"lr\":\"fast\"}", data));
@@ -348,6 +348,10 @@ public class AdartsTest {
       String a = t.evaluate(data);
       assertTrue(a, a.contains("\"top1\"") && a.contains("\"samples\":64"));
       t.save(model);
+      File exported = new File(out, "model_darts.pt");
+      t.exportPytorch(exported.getPath());
+      byte[] head = java.nio.file.Files.readAllBytes(exported.toPath());
+      assertTrue(head.length > 2 && head[0] == 'P' && head[1] == 'K');  // a zip: torch.save's format
       try (Trainer loaded = Trainer.load(model)) {
         assertEquals(a, loaded.evaluate(data));
         try (Genotype lg = loaded.genotype()) {
