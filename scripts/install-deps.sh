@@ -25,7 +25,7 @@ case "$torch" in debian|pip) ;; *) echo "install-deps: --torch must be debian or
 
 PACKAGES="build-essential cmake pkg-config libtorch-dev libgloo-dev libboost-json1.81-dev zlib1g-dev \
 libgtest-dev libcli11-dev libspdlog-dev libfmt-dev libopenblas0-openmp dataset-fashion-mnist \
-swig openjdk-17-jdk-headless junit4 mono-mcs mono-runtime python3-dev python3-torch"
+swig openjdk-17-jdk-headless junit4 mono-mcs mono-runtime python3-dev python3-torch file"
 if [ "$torch" = pip ]; then PACKAGES="$PACKAGES python3-venv"; fi
 
 missing=""
