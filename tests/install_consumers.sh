@@ -33,14 +33,38 @@ fail() {
   exit 1
 }
 
-# run_expect PATTERN COMMAND...: runs COMMAND, shows its output, fails when it
-# fails or when no line of its output matches PATTERN (grep -E).
+# run_expect PATTERN COMMAND...: runs COMMAND in the current folder, shows its
+# output, fails when it fails or when no line of its output matches PATTERN
+# (grep -E). A run still going after ADARTS_CONSUMER_WATCHDOG seconds (default
+# 200, below the ctest timeout) is shown as it stands (the output so far, and
+# every thread's stack when gdb is there), then killed: a hang says where it hangs.
 run_expect() {
   pattern="$1"
   shift
   log="$(mktemp)"
   status=0
-  "$@" >"$log" 2>&1 || status=$?
+  # Line-buffered stdout (C stdio through stdbuf), so that a killed run still shows its lines.
+  stdbuf -oL "$@" >"$log" 2>&1 &
+  pid=$!
+  waited=0
+  while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "${ADARTS_CONSUMER_WATCHDOG:-200}" ]; do
+    sleep 1
+    waited=$((waited + 1))
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "run_expect: $* still running after $waited s; its output so far:" >&2
+    cat "$log"
+    if command -v gdb >/dev/null 2>&1; then
+      gdb -batch -p "$pid" -ex "thread apply all bt" 2>&1 | grep -E '^(Thread|#)' | head -200
+    else
+      for t in /proc/"$pid"/task/*; do echo "$t: $(cat "$t/wchan" 2>/dev/null)"; done
+    fi
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -f "$log"
+    fail "$* hung (killed after $waited s)"
+  fi
+  wait "$pid" || status=$?
   cat "$log"
   if [ "$status" -ne 0 ]; then rm -f "$log"; fail "$* exited with $status"; fi
   if ! grep -Eq "$pattern" "$log"; then rm -f "$log"; fail "no line of the output of $* matches '$pattern'"; fi
@@ -92,7 +116,8 @@ build_c_cmake() (
 
 c_cmake() (
   build_c_cmake "$1" "$2"
-  run_expect 'test: .*top1' "$2/build/search_and_train" --tiny
+  # The example writes its out dirs into the current folder: its own, not ctest's (shared by every test).
+  cd "$2" && run_expect 'test: .*top1' "$2/build/search_and_train" --tiny
 )
 
 c_pkgconfig() (
@@ -109,7 +134,7 @@ c_pkgconfig() (
   # shellcheck disable=SC2086 # split on purpose
   "$CC" -std=c99 -Wall -Wextra -Werror -o "$scratch/search_and_train" "$src/examples/c/search_and_train.c" \
     $flags -Wl,-rpath,"$(env PKG_CONFIG_PATH="$pc_path" pkg-config --variable=libdir adarts)"
-  run_expect 'test: .*top1' "$scratch/search_and_train" --tiny
+  cd "$scratch" && run_expect 'test: .*top1' "$scratch/search_and_train" --tiny
 )
 
 java_example() (
