@@ -65,8 +65,10 @@ int main(int argc, char** argv) {
   adarts_string_free(text);
   text = NULL;
 
-  /* The search: the host drives the loop, one step at a time. */
-  CHECK(adarts_search_create(tiny ? "{\"channels\":4,\"layers\":2,\"batch_size\":16,\"epochs\":1,\"threads\":2,"
+  /* The search: the host drives the loop, one step at a time. --tiny runs in
+   * tests beside other processes: one intra-op thread, as OpenMP threads that
+   * wait on each other on oversubscribed cores can run 10x slower or worse. */
+  CHECK(adarts_search_create(tiny ? "{\"channels\":4,\"layers\":2,\"batch_size\":16,\"epochs\":1,\"threads\":1,"
                                     "\"out_dir\":\"c_example_search\"}"
                                   : "{\"channels\":8,\"layers\":5,\"batch_size\":32,\"epochs\":1,\"threads\":2,"
                                     "\"out_dir\":\"c_example_search\"}",
@@ -87,7 +89,7 @@ int main(int argc, char** argv) {
   /* Re-train the genotype briefly and evaluate it on the test set. */
   CHECK(adarts_trainer_create(genotype,
                               tiny ? "{\"channels\":4,\"layers\":3,\"batch_size\":16,\"epochs\":1,\"cutout\":0,"
-                                     "\"auxiliary\":false,\"threads\":2,\"out_dir\":\"c_example_train\"}"
+                                     "\"auxiliary\":false,\"threads\":1,\"out_dir\":\"c_example_train\"}"
                                    : "{\"channels\":8,\"layers\":3,\"batch_size\":32,\"epochs\":1,\"cutout\":0,"
                                      "\"auxiliary\":false,\"threads\":2,\"out_dir\":\"c_example_train\"}",
                               train, &trainer));
